@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+import type { MasterFormat } from '../metadata/port.js';
+import { USERNAME_PATTERN } from './names.js';
+
+/**
+ * Content addresses. A master's hash is SHA-256 over the account's uid and the master's bytes,
+ * so identical uploads by one account share one blob, while two accounts (or an account and a
+ * later one of the same name) never share a key. Every blob of a master lives under
+ * `<username>/<hash>/`, which lets the sweeper check one partition per blob and lets a delete
+ * remove a master with all its renditions by prefix.
+ */
+
+export type RenditionFormat = 'jpeg' | 'png' | 'webp' | 'avif';
+
+export const HASH_HEX_LENGTH = 32;
+const HASH_PATTERN = /^[0-9a-f]{32}$/;
+
+export const FORMAT_EXTENSION: Readonly<Record<RenditionFormat, string>> = {
+  jpeg: 'jpg', png: 'png', webp: 'webp', avif: 'avif',
+};
+export const FORMAT_CONTENT_TYPE: Readonly<Record<RenditionFormat, string>> = {
+  jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', avif: 'image/avif',
+};
+const EXTENSION_FORMAT: Readonly<Record<string, RenditionFormat>> = {
+  jpg: 'jpeg', jpeg: 'jpeg', png: 'png', webp: 'webp', avif: 'avif',
+};
+
+export function formatFromExtension(ext: string): RenditionFormat | undefined {
+  return EXTENSION_FORMAT[ext.toLowerCase()];
+}
+
+export function masterHash(uid: string, master: Uint8Array): string {
+  return createHash('sha256').update(uid).update('\0').update(master).digest('hex').slice(0, HASH_HEX_LENGTH);
+}
+
+export const masterPrefix = (username: string, hash: string) => `${username}/${hash}/`;
+export const masterKey = (username: string, hash: string, format: MasterFormat) =>
+  `${masterPrefix(username, hash)}master.${FORMAT_EXTENSION[format]}`;
+export const renditionBlobKey = (username: string, hash: string, size: number, format: RenditionFormat) =>
+  `${masterPrefix(username, hash)}${size}.${FORMAT_EXTENSION[format]}`;
+
+/** What `/i/{key}` names: one rendition of one master. */
+export interface RenditionRef {
+  username: string;
+  hash: string;
+  size: number;
+  format: RenditionFormat;
+}
+
+/** The public key of a rendition: `<username>.<hash>.<size>.<ext>` (usernames have no dots). */
+export function publicKey(ref: RenditionRef): string {
+  return `${ref.username}.${ref.hash}.${ref.size}.${FORMAT_EXTENSION[ref.format]}`;
+}
+
+/** Parses a public key; undefined for anything the server could not have handed out. */
+export function parsePublicKey(key: string, maxSize: number): RenditionRef | undefined {
+  const parts = key.split('.');
+  if (parts.length !== 4) return undefined;
+  const [username, hash, sizeText, ext] = parts as [string, string, string, string];
+  const format = canonicalFormat(ext);
+  if (!format || !HASH_PATTERN.test(hash) || !/^[1-9][0-9]{0,3}$/.test(sizeText)) return undefined;
+  const size = Number(sizeText);
+  if (size > maxSize || !USERNAME_PATTERN.test(username)) return undefined;
+  return { username, hash, size, format };
+}
+
+// Public keys use the canonical extension only, so each rendition has exactly one URL.
+function canonicalFormat(ext: string): RenditionFormat | undefined {
+  const format = EXTENSION_FORMAT[ext];
+  return format && FORMAT_EXTENSION[format] === ext ? format : undefined;
+}
