@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { MasterFormat } from '../metadata/port.js';
 import { USERNAME_PATTERN } from './names.js';
 
 /**
@@ -34,8 +33,8 @@ export function masterHash(uid: string, master: Uint8Array): string {
 }
 
 export const masterPrefix = (username: string, hash: string) => `${username}/${hash}/`;
-export const masterKey = (username: string, hash: string, format: MasterFormat) =>
-  `${masterPrefix(username, hash)}master.${FORMAT_EXTENSION[format]}`;
+/** No extension: `/i/{key}` finds the master from the key alone, whatever its format. */
+export const masterKey = (username: string, hash: string) => `${masterPrefix(username, hash)}master`;
 export const renditionBlobKey = (username: string, hash: string, size: number, format: RenditionFormat) =>
   `${masterPrefix(username, hash)}${size}.${FORMAT_EXTENSION[format]}`;
 

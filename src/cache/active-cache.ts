@@ -1,0 +1,59 @@
+import { LRUCache } from 'lru-cache';
+import type { ActiveLookup, MetadataStore } from '../metadata/port.js';
+import type { Metrics } from '../metrics/metrics.js';
+
+/**
+ * username -> what `/{username}` serves, with a TTL that is the cross-node staleness bound: a
+ * node that did not take a change serves the previous picture for at most `ttlMs` (plus one
+ * store read). The node that takes a change overwrites its own entry at once.
+ *
+ * Expired entries are kept (`noDeleteOnStaleGet`) but not served while the store answers; when
+ * the store fails, the last known value is served instead of an error (availability over
+ * freshness for a public avatar), and the refresh is retried on the next request.
+ */
+export class ActiveCache {
+  private readonly lru: LRUCache<string, ActiveLookup>;
+
+  constructor(
+    private readonly store: MetadataStore,
+    options: { ttlMs: number; maxEntries: number },
+    private readonly metrics?: Metrics,
+  ) {
+    this.lru = new LRUCache<string, ActiveLookup>({
+      max: options.maxEntries,
+      ttl: Math.max(1, options.ttlMs),
+      updateAgeOnGet: false,
+      noDeleteOnStaleGet: true,
+      allowStaleOnFetchRejection: true,
+      noDeleteOnFetchRejection: true,
+      fetchMethod: (username) => this.store.getActive(username),
+      dispose: (_value, _key, reason) => {
+        if (reason === 'evict' || reason === 'expire') metrics?.cacheEvictions.inc({ cache: 'active', reason });
+      },
+    });
+    metrics?.gauge('onepic_cache_entries', 'Entries held by each cache.', ['cache'], (g) => g.set({ cache: 'active' }, this.lru.size));
+  }
+
+  /** A fresh entry, or undefined: never does I/O. */
+  peek(username: string): ActiveLookup | undefined {
+    const value = this.lru.get(username);
+    this.metrics?.cacheLookups.inc({ cache: 'active', result: value ? 'hit' : 'miss' });
+    return value;
+  }
+
+  /** Reads through to the store; concurrent misses for one name share one read. */
+  async load(username: string): Promise<ActiveLookup> {
+    const value = await this.lru.fetch(username);
+    if (!value) throw new Error(`active cache fetch returned nothing for ${username}`);
+    return value;
+  }
+
+  /** After a change on this node: the next read here serves the new state. Cancels in-flight reads. */
+  set(username: string, value: ActiveLookup): void {
+    this.lru.set(username, value);
+  }
+
+  forget(username: string): void {
+    this.lru.delete(username);
+  }
+}

@@ -1,0 +1,88 @@
+import path from 'node:path';
+import type { ImageLimits } from '../imaging/types.js';
+import { parseEnv, type Env } from './config.js';
+
+export { ConfigError, parseEnv } from './config.js';
+
+export type MetadataConfig =
+  | { kind: 'embedded'; path: string }
+  | { kind: 'cassandra'; contactPoints: string[]; localDataCenter: string; keyspace: string; replicationFactor: number };
+
+export type BlobsConfig =
+  | { kind: 'fs'; root: string }
+  | { kind: 's3'; endpoint: string | undefined; bucket: string; region: string; forcePathStyle: boolean };
+
+export interface ReadPathConfig {
+  /** Cache-Control max-age of `/{username}`, seconds. */
+  maxAgeSeconds: number;
+  staleWhileRevalidateSeconds: number;
+  defaultSize: number;
+  maxSize: number;
+  /** How long another node may serve a previous active picture: the cross-node staleness bound. */
+  activeTtlMs: number;
+  activeEntries: number;
+  renditionCacheBytes: number;
+  /** Hosts `d=<url>` may redirect to; empty means any http(s) host. */
+  redirectHosts: string[];
+}
+
+export interface AuthConfig {
+  tokenTtlMs: number;
+  loginWindowMs: number;
+  failuresPerAccount: number;
+  failuresPerIp: number;
+  trustProxy: boolean;
+}
+
+export interface Config {
+  server: { port: number; host: string; metricsPort: number; shutdownTimeoutMs: number; publicUrl: string | undefined; logLevel: string };
+  metadata: MetadataConfig;
+  blobs: BlobsConfig;
+  read: ReadPathConfig;
+  imaging: ImageLimits & { threads: number; maxQueue: number };
+  auth: AuthConfig;
+  sweeper: { intervalMs: number; graceMs: number };
+}
+
+/** Reads the environment once; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  return toConfig(parseEnv(env));
+}
+
+function toConfig(e: Env): Config {
+  const dataDir = path.resolve(e.ONEPIC_DATA_DIR);
+  return {
+    server: {
+      port: e.PORT, host: e.HOST, metricsPort: e.ONEPIC_METRICS_PORT,
+      shutdownTimeoutMs: e.ONEPIC_SHUTDOWN_TIMEOUT_SECONDS * 1000,
+      publicUrl: e.ONEPIC_PUBLIC_URL?.replace(/\/+$/, ''), logLevel: e.ONEPIC_LOG_LEVEL,
+    },
+    metadata: e.ONEPIC_METADATA === 'embedded'
+      ? { kind: 'embedded', path: path.join(dataDir, 'metadata.sqlite') }
+      : {
+          kind: 'cassandra', contactPoints: e.ONEPIC_CASSANDRA_CONTACT_POINTS, localDataCenter: e.ONEPIC_CASSANDRA_LOCAL_DC,
+          keyspace: e.ONEPIC_CASSANDRA_KEYSPACE, replicationFactor: e.ONEPIC_CASSANDRA_REPLICATION_FACTOR,
+        },
+    blobs: e.ONEPIC_BLOBS === 'fs'
+      ? { kind: 'fs', root: path.join(dataDir, 'blobs') }
+      : { kind: 's3', endpoint: e.ONEPIC_S3_ENDPOINT, bucket: e.ONEPIC_S3_BUCKET, region: e.ONEPIC_S3_REGION, forcePathStyle: e.ONEPIC_S3_FORCE_PATH_STYLE },
+    read: {
+      maxAgeSeconds: e.ONEPIC_CACHE_MAX_AGE, staleWhileRevalidateSeconds: e.ONEPIC_CACHE_STALE_WHILE_REVALIDATE,
+      defaultSize: e.ONEPIC_DEFAULT_SIZE, maxSize: e.ONEPIC_MAX_SIZE,
+      activeTtlMs: e.ONEPIC_ACTIVE_CACHE_TTL_MS, activeEntries: e.ONEPIC_ACTIVE_CACHE_ENTRIES,
+      renditionCacheBytes: e.ONEPIC_RENDITION_CACHE_MB * 1024 * 1024,
+      redirectHosts: e.ONEPIC_REDIRECT_HOSTS.map((h) => h.toLowerCase()),
+    },
+    imaging: {
+      maxBytes: e.ONEPIC_MAX_UPLOAD_BYTES, maxPixels: e.ONEPIC_MAX_PIXELS, minSide: e.ONEPIC_MIN_SIDE,
+      maxFrames: e.ONEPIC_MAX_FRAMES, masterSize: e.ONEPIC_MASTER_SIZE,
+      threads: e.ONEPIC_WORKERS, maxQueue: e.ONEPIC_WORKER_QUEUE,
+    },
+    auth: {
+      tokenTtlMs: e.ONEPIC_TOKEN_TTL_DAYS * 86_400_000, loginWindowMs: e.ONEPIC_LOGIN_WINDOW_SECONDS * 1000,
+      failuresPerAccount: e.ONEPIC_LOGIN_FAILURES_PER_ACCOUNT, failuresPerIp: e.ONEPIC_LOGIN_FAILURES_PER_IP,
+      trustProxy: e.ONEPIC_TRUST_PROXY,
+    },
+    sweeper: { intervalMs: e.ONEPIC_SWEEP_INTERVAL_SECONDS * 1000, graceMs: e.ONEPIC_SWEEP_GRACE_SECONDS * 1000 },
+  };
+}

@@ -1,0 +1,141 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { BlobStore } from '../blobs/port.js';
+import type { ActiveCache } from '../cache/active-cache.js';
+import type { RenditionCache } from '../cache/rendition-cache.js';
+import type { MetadataStore, PictureRecord } from '../metadata/port.js';
+import type { Principal } from './accounts.js';
+import { notFound, unprocessable } from './errors.js';
+import type { Imaging } from './imaging-port.js';
+import { FORMAT_CONTENT_TYPE, masterHash, masterKey, masterPrefix, publicKey } from './keys.js';
+
+/** A picture as the API shows it. */
+export interface PictureView {
+  id: string;
+  label: string;
+  active: boolean;
+  width: number;
+  height: number;
+  bytes: number;
+  createdAt: string;
+  url: string;
+}
+
+export const MAX_LABEL_LENGTH = 200;
+
+export function checkLabel(label: unknown): string {
+  if (typeof label !== 'string' || label.length > MAX_LABEL_LENGTH || /[\u0000-\u001f\u007f]/.test(label)) {
+    throw unprocessable('invalid_label', `A label is a string of at most ${MAX_LABEL_LENGTH} characters without control characters.`);
+  }
+  return label;
+}
+
+export function toView(p: PictureRecord, active: boolean): PictureView {
+  return {
+    id: p.id, label: p.label, active, width: p.width, height: p.height, bytes: p.bytes,
+    createdAt: p.createdAt.toISOString(),
+    url: `/i/${publicKey({ username: p.username, hash: p.hash, size: p.width, format: p.format })}`,
+  };
+}
+
+const pictureNotFound = () => notFound('picture_not_found', 'There is no such picture.');
+const userNotFound = () => notFound('user_not_found', 'There is no such user.');
+
+/**
+ * Upload, list, label, delete and activate pictures. Every change is one atomic step in the
+ * metadata store; blobs are written before the metadata that names them and removed after it
+ * stops naming them, so a crash between two steps leaves at worst an orphan blob, which the
+ * sweeper collects, and never metadata that names a missing blob.
+ */
+export class Pictures {
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly blobs: BlobStore,
+    private readonly imaging: Imaging,
+    private readonly active: ActiveCache,
+    private readonly renditions: RenditionCache,
+    private readonly options: { graceMs: number },
+  ) {}
+
+  async upload(principal: Principal, body: Uint8Array, opts: { makeActive: boolean; label: string }): Promise<PictureView> {
+    const processed = await this.imaging.processUpload(body);
+    const hash = masterHash(principal.uid, processed.master);
+    const key = masterKey(principal.username, hash);
+    await this.blobs.put(key, processed.master, FORMAT_CONTENT_TYPE[processed.format]);
+    const picture: PictureRecord = {
+      username: principal.username, id: uuidv7(), label: opts.label, hash, format: processed.format,
+      hasAlpha: processed.hasAlpha, width: processed.side, height: processed.side, bytes: processed.master.length,
+      createdAt: new Date(),
+    };
+    if (!(await this.store.insertPicture(picture, opts.makeActive))) throw userNotFound();
+    // A cleanup of an earlier, deleted copy of these same bytes may have removed the blob between our
+    // put and our insert; now that the insert makes it referenced, put it back if it is gone.
+    if (!(await this.blobs.head(key))) await this.blobs.put(key, processed.master, FORMAT_CONTENT_TYPE[processed.format]);
+    if (opts.makeActive) this.active.set(principal.username, { kind: 'active', uid: principal.uid, picture });
+    return toView(picture, opts.makeActive);
+  }
+
+  async list(username: string): Promise<PictureView[]> {
+    const [user, pictures] = await Promise.all([this.store.getUser(username), this.store.listPictures(username)]);
+    if (!user) throw userNotFound();
+    return pictures.map((p) => toView(p, p.id === user.activePictureId));
+  }
+
+  async get(username: string, id: string): Promise<PictureView> {
+    const [user, picture] = await Promise.all([this.store.getUser(username), this.store.getPicture(username, id)]);
+    if (!user || !picture) throw pictureNotFound();
+    return toView(picture, picture.id === user.activePictureId);
+  }
+
+  async relabel(username: string, id: string, label: string): Promise<PictureView> {
+    const picture = await this.store.updateLabel(username, id, checkLabel(label));
+    if (!picture) throw pictureNotFound();
+    const user = await this.store.getUser(username);
+    const active = user?.activePictureId === id;
+    if (active && user) this.active.set(username, { kind: 'active', uid: user.uid, picture });
+    return toView(picture, active);
+  }
+
+  async remove(principal: Principal, id: string): Promise<void> {
+    const picture = await this.store.deletePicture(principal.username, id);
+    if (!picture) throw pictureNotFound();
+    this.active.forget(principal.username);
+    await this.collectIfUnreferenced(picture);
+  }
+
+  async setActive(principal: Principal, id: string): Promise<PictureView> {
+    const picture = await this.store.setActive(principal.username, id);
+    if (!picture) throw pictureNotFound();
+    this.active.set(principal.username, { kind: 'active', uid: principal.uid, picture });
+    return toView(picture, true);
+  }
+
+  async clearActive(principal: Principal): Promise<void> {
+    if (!(await this.store.clearActive(principal.username))) throw userNotFound();
+    this.active.set(principal.username, { kind: 'no_active', uid: principal.uid });
+  }
+
+  async removeAccount(principal: Principal): Promise<void> {
+    const pictures = await this.store.deleteUser(principal.username);
+    if (!pictures) throw userNotFound();
+    this.active.set(principal.username, { kind: 'no_user' });
+    const distinct = new Map(pictures.map((p) => [p.hash, p]));
+    for (const picture of distinct.values()) await this.collectIfUnreferenced(picture);
+  }
+
+  /**
+   * Removes a master and its renditions once no picture names it. A blob touched within the
+   * grace period may belong to an upload of the same bytes in flight: the sweeper takes it later.
+   */
+  private async collectIfUnreferenced(picture: PictureRecord): Promise<void> {
+    const prefix = masterPrefix(picture.username, picture.hash);
+    this.renditions.forgetPrefix(`${picture.username}.${picture.hash}.`);
+    try {
+      if (await this.store.isHashReferenced(picture.username, picture.hash)) return;
+      const info = await this.blobs.head(masterKey(picture.username, picture.hash));
+      if (info && Date.now() - info.modifiedAt.getTime() < this.options.graceMs) return;
+      await this.blobs.deletePrefix(prefix);
+    } catch {
+      // The metadata change is done; an uncollected blob is the sweeper's job, not the client's error.
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import uWS from '@trufflesuite/uws-js-unofficial';
+import type { Logger } from 'pino';
+import type { Metrics } from '../metrics/metrics.js';
+import { json } from './reply.js';
+import { InFlight, registerRoutes, type RouteSpec } from './router.js';
+
+export interface HttpServer {
+  /** Resolves with the port actually bound (useful with port 0). */
+  listen(host: string, port: number): Promise<number>;
+  /** Stops accepting connections; requests in flight go on. */
+  stopAccepting(): void;
+  /** Resolves when no request is in flight. */
+  idle(): Promise<void>;
+  /** Closes every connection. */
+  close(): void;
+}
+
+/** A uWS app serving `routes`, with a JSON 404 for everything else. */
+export function createHttpServer(routes: RouteSpec[], deps: { metrics: Metrics; log: Logger; trustProxy: boolean }): HttpServer {
+  const app = uWS.App();
+  const inFlight = new InFlight();
+  const notFoundRoute: RouteSpec = {
+    method: 'any', pattern: '/*', handler: () => json(404, { error: { code: 'not_found', message: 'No such route.' } }),
+  };
+  registerRoutes({ app, inFlight, ...deps }, [...routes, notFoundRoute]);
+  let listenSocket: uWS.us_listen_socket | null = null;
+
+  return {
+    listen: (host, port) => new Promise((resolve, reject) => {
+      app.listen(host, port, (socket) => {
+        if (!socket) return reject(new Error(`cannot listen on ${host}:${port}`));
+        listenSocket = socket;
+        resolve(uWS.us_socket_local_port(socket));
+      });
+    }),
+    stopAccepting: () => {
+      if (listenSocket) uWS.us_listen_socket_close(listenSocket);
+      listenSocket = null;
+    },
+    idle: () => inFlight.idle(),
+    // close() is in uWS since v20.16 but missing from this build's typings.
+    close: () => (app as unknown as { close(): void }).close(),
+  };
+}

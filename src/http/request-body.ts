@@ -1,0 +1,66 @@
+import uWS from '@trufflesuite/uws-js-unofficial';
+import { z } from 'zod';
+import { badRequest, tooLarge, unprocessable, unsupportedType } from '../domain/errors.js';
+import type { Ctx } from './router.js';
+
+/** JSON bodies of the management API are small; anything larger is refused unread. */
+export const JSON_BODY_LIMIT = 16 * 1024;
+
+/** Parses a JSON body and checks its shape with zod: 400 for bad JSON or a wrong shape. */
+export async function jsonBody<T extends z.ZodType>(ctx: Ctx, schema: T): Promise<z.output<T>> {
+  const raw = await ctx.body();
+  let value: unknown;
+  try {
+    value = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw badRequest('invalid_json', 'The body is not valid JSON.');
+  }
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
+    throw badRequest('invalid_request', `${where}${issue.message}`);
+  }
+  return result.data;
+}
+
+export const credentialsSchema = z.object({
+  username: z.string({ error: 'expected a string username' }),
+  password: z.string({ error: 'expected a string password' }),
+});
+
+/** Multipart framing around the image: bounded, so the limit stays meaningful. */
+const MULTIPART_OVERHEAD = 64 * 1024;
+
+export const uploadBodyLimit = (maxBytes: number) => (contentType: string) =>
+  contentType.toLowerCase().startsWith('multipart/form-data') ? maxBytes + MULTIPART_OVERHEAD : maxBytes;
+
+export interface UploadInput {
+  bytes: Buffer;
+  label: string | undefined;
+}
+
+/**
+ * The image of an upload: the raw body (`image/*` or `application/octet-stream`) or the `file`
+ * field of a multipart form (with an optional `label` field). Its real type is decided later,
+ * from the bytes.
+ */
+export async function uploadBody(ctx: Ctx, maxBytes: number): Promise<UploadInput> {
+  const contentType = ctx.header('content-type');
+  const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
+  const body = await ctx.body();
+  if (mediaType === 'multipart/form-data') {
+    const parts = uWS.getParts(body, contentType);
+    if (!parts) throw badRequest('invalid_multipart', 'The multipart body could not be parsed.');
+    const file = parts.find((p) => p.name === 'file');
+    if (!file) throw badRequest('missing_file', 'The multipart form has no "file" field.');
+    if (file.data.byteLength > maxBytes) throw tooLarge(maxBytes);
+    const label = parts.find((p) => p.name === 'label');
+    return { bytes: Buffer.from(file.data.slice(0)), label: label && Buffer.from(label.data).toString('utf8') };
+  }
+  if (!mediaType.startsWith('image/') && mediaType !== 'application/octet-stream') {
+    throw unsupportedType('Send the image as the body with an image/* Content-Type, or as the "file" field of multipart/form-data.');
+  }
+  if (body.length === 0) throw unprocessable('empty_image', 'The body is empty.');
+  return { bytes: body, label: undefined };
+}

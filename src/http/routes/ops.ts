@@ -1,0 +1,46 @@
+import type { Registry } from 'prom-client';
+import { json, type Reply } from '../reply.js';
+import type { RouteSpec } from '../router.js';
+
+export interface OpsDeps {
+  /** Each named check resolves when that dependency answers. */
+  readiness: Record<string, () => Promise<void>>;
+  isDraining: () => boolean;
+  /** Null when /metrics is served on its own port instead. */
+  registry: Registry | null;
+  openapi: string;
+  readyTimeoutMs?: number;
+}
+
+const withTimeout = (p: Promise<void>, ms: number) =>
+  Promise.race([p, new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
+
+export const metricsRoute = (registry: Registry): RouteSpec => ({
+  method: 'get', pattern: '/metrics',
+  handler: async (): Promise<Reply> => ({
+    status: 200, headers: { 'Content-Type': registry.contentType, 'Cache-Control': 'no-store' }, body: await registry.metrics(),
+  }),
+});
+
+export function opsRoutes(d: OpsDeps): RouteSpec[] {
+  const timeout = d.readyTimeoutMs ?? 2000;
+  const routes: RouteSpec[] = [
+    { method: 'get', pattern: '/healthz', handler: () => json(200, { status: 'ok' }, { 'Cache-Control': 'no-store' }) },
+    {
+      method: 'get', pattern: '/readyz',
+      handler: async () => {
+        const names = Object.keys(d.readiness);
+        const results = await Promise.allSettled(names.map((n) => withTimeout(d.readiness[n]!(), timeout)));
+        const checks = Object.fromEntries(names.map((n, i) => [n, results[i]!.status === 'fulfilled' ? 'ok' : 'unavailable']));
+        const ready = !d.isDraining() && results.every((r) => r.status === 'fulfilled');
+        return json(ready ? 200 : 503, { status: ready ? 'ready' : d.isDraining() ? 'draining' : 'unavailable', checks }, { 'Cache-Control': 'no-store' });
+      },
+    },
+    {
+      method: 'get', pattern: '/api/v1/openapi.yaml',
+      handler: () => ({ status: 200, headers: { 'Content-Type': 'application/yaml; charset=utf-8', 'Access-Control-Allow-Origin': '*' }, body: d.openapi }),
+    },
+  ];
+  if (d.registry) routes.push(metricsRoute(d.registry));
+  return routes;
+}
