@@ -34,7 +34,7 @@ export async function start(): Promise<void> {
 
   const metrics = new Metrics();
   const store = await openMetadataStore(config.metadata);
-  const blobs = await openBlobStore(config.blobs);
+  const { blobs, housekeeping } = await openBlobStore(config.blobs);
   const imaging = new ImagingPool({
     threads: config.imaging.threads, maxQueue: config.imaging.maxQueue, limits: config.imaging,
     onTimings: (job, timings) => {
@@ -73,8 +73,11 @@ export async function start(): Promise<void> {
     await servers[1]!.listen(config.server.host, config.server.metricsPort);
   }
 
-  const sweep = () => sweepOrphans(store, blobs, { graceMs: config.sweeper.graceMs, onRemoved: () => metrics.orphansCollected.inc() })
-    .then((r) => log.info(r, 'orphan sweep done'));
+  const sweep = async () => {
+    const result = await sweepOrphans(store, blobs, { graceMs: config.sweeper.graceMs, onRemoved: () => metrics.orphansCollected.inc() });
+    await housekeeping(config.sweeper.graceMs);
+    log.info(result, 'orphan sweep done');
+  };
   const stopSweeper = startSweeper(sweep, config.sweeper.intervalMs, (err) => log.error({ err }, 'orphan sweep failed'));
 
   log.info({ port, metricsPort: separateMetrics ? config.server.metricsPort : port, metadata: config.metadata.kind, blobs: config.blobs.kind }, 'OnePic listening');

@@ -14,11 +14,21 @@ export async function openMetadataStore(config: MetadataConfig): Promise<Metadat
   }
 }
 
+/** A blob store and the housekeeping its backend needs beside the orphan sweep. */
+export interface OpenedBlobStore {
+  blobs: BlobStore;
+  /** Runs with each sweep, e.g. removing temp files of crashed writes. */
+  housekeeping: (graceMs: number) => Promise<void>;
+}
+
 /** Builds the blob store the configuration names. */
-export async function openBlobStore(config: BlobsConfig): Promise<BlobStore> {
+export async function openBlobStore(config: BlobsConfig): Promise<OpenedBlobStore> {
   switch (config.kind) {
-    case 'fs':
-      return FsBlobStore.open({ root: config.root });
+    case 'fs': {
+      const blobs = await FsBlobStore.open({ root: config.root });
+      // A temp file lives for the milliseconds of one put; a minute's floor spares puts in flight.
+      return { blobs, housekeeping: async (graceMs) => { await blobs.sweepTemp(Math.max(graceMs, 60_000)); } };
+    }
     case 's3':
       throw new Error('ONEPIC_BLOBS=s3: the S3 backend is not in this build yet; use fs.');
   }

@@ -43,9 +43,10 @@ export class ActiveCache {
 
   /** Reads through to the store; concurrent misses for one name share one read. */
   async load(username: string): Promise<ActiveLookup> {
-    const value = await this.lru.fetch(username);
-    if (!value) throw new Error(`active cache fetch returned nothing for ${username}`);
-    return value;
+    // fetch() resolves undefined, not the error, when the store failed and nothing stale was
+    // kept (or a change on this node cancelled the read): ask the store once more, so the
+    // caller gets its real answer or its real error (503 metadata_unavailable).
+    return (await this.lru.fetch(username)) ?? this.store.getActive(username);
   }
 
   /** After a change on this node: the next read here serves the new state. Cancels in-flight reads. */

@@ -49,9 +49,8 @@ export class RenditionCache {
   }
 
   async load(key: string, loader: () => Promise<Rendition>): Promise<Rendition> {
-    const value = await this.lru.fetch(key, { context: loader });
-    if (!value) throw new Error(`rendition cache fetch returned nothing for ${key}`);
-    return value;
+    // Undefined when the entry was dropped while loading (a delete on this node): load uncached.
+    return (await this.lru.fetch(key, { context: loader })) ?? loader();
   }
 
   forgetPrefix(prefix: string): void {

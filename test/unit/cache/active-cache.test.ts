@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { ActiveCache } from '../../../src/cache/active-cache.js';
+import type { ActiveLookup, MetadataStore } from '../../../src/metadata/port.js';
+
+/** A store stand-in whose getActive answers from a variable and counts calls. */
+function fakeStore() {
+  const state = { value: { kind: 'no_active', uid: 'u1' } as ActiveLookup, calls: 0, fail: false };
+  const store = {
+    getActive: async () => {
+      state.calls += 1;
+      if (state.fail) throw new Error('store down');
+      return state.value;
+    },
+  } as unknown as MetadataStore;
+  return { store, state };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('active cache', () => {
+  it('answers hits from memory and shares one store read between concurrent misses', async () => {
+    const { store, state } = fakeStore();
+    const cache = new ActiveCache(store, { ttlMs: 60_000, maxEntries: 10 });
+    expect(cache.peek('a')).toBeUndefined();
+    const [x, y] = await Promise.all([cache.load('a'), cache.load('a')]);
+    expect(x).toEqual(y);
+    expect(state.calls).toBe(1);
+    expect(cache.peek('a')).toEqual(state.value);
+    expect(state.calls).toBe(1);
+  });
+
+  it('stops serving an entry after the TTL: the cross-node staleness bound', async () => {
+    const { store, state } = fakeStore();
+    const cache = new ActiveCache(store, { ttlMs: 50, maxEntries: 10 });
+    await cache.load('a');
+    state.value = { kind: 'no_user' };
+    await sleep(80);
+    expect(cache.peek('a')).toBeUndefined();
+    expect(await cache.load('a')).toEqual({ kind: 'no_user' });
+  });
+
+  it('serves the last known value when the store fails after expiry', async () => {
+    const { store, state } = fakeStore();
+    const cache = new ActiveCache(store, { ttlMs: 20, maxEntries: 10 });
+    const before = await cache.load('a');
+    state.fail = true;
+    await sleep(40);
+    expect(await cache.load('a')).toEqual(before);
+    await expect(cache.load('never-seen')).rejects.toThrow('store down');
+  });
+
+  it('lets the node that took a change serve it at once, even over a read in flight', async () => {
+    const { store, state } = fakeStore();
+    const cache = new ActiveCache(store, { ttlMs: 60_000, maxEntries: 10 });
+    const inFlight = cache.load('a'); // reads the old value
+    const next: ActiveLookup = { kind: 'no_user' };
+    cache.set('a', next);
+    await inFlight.catch(() => undefined);
+    expect(cache.peek('a')).toEqual(next);
+    expect(state.calls).toBe(1);
+  });
+});
