@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { readdir } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { expect } from 'vitest';
 
 /**
@@ -48,7 +48,7 @@ export async function getImage(url: string, init: RequestInit = {}): Promise<{ s
 }
 
 /** Decodes an image and asserts it is `format`, `side` x `side`. */
-export async function expectSquareImage(bytes: Uint8Array, side: number, format?: string): Promise<sharp.Metadata> {
+export async function expectSquareImage(bytes: Uint8Array, side: number, format?: string): Promise<Metadata> {
   const meta = await sharp(bytes).metadata();
   expect({ width: meta.width, height: meta.height }).toEqual({ width: side, height: side });
   if (format) expect(meta.format).toBe(format);

@@ -217,7 +217,7 @@ describe('conditional requests', () => {
     // A green picture, then made active.
     const green = await sharp({ create: { width: 100, height: 100, channels: 3, background: GREEN } }).png().toBuffer();
     const second = await upload(base, 'changer', token, green, '', 'image/png');
-    const picture = await second.json();
+    const picture = (await second.json()) as { id: string };
     const put = await api(base, 'PUT', '/api/v1/users/changer/active', { token, body: { pictureId: picture.id } });
     expect(put.status).toBe(200);
 
@@ -325,7 +325,7 @@ describe('GET /i/{key}', () => {
 
   it('keeps serving the url after the picture stops being active', async () => {
     const token = await register(base, 'keeper');
-    const picture = await (await upload(base, 'keeper', token, await webp(), '?active=true', 'image/webp')).json();
+    const picture = (await (await upload(base, 'keeper', token, await webp(), '?active=true', 'image/webp')).json()) as { url: string };
     expect((await api(base, 'DELETE', '/api/v1/users/keeper/active', { token })).status).toBe(204);
     expect((await getImage(`${base}/keeper?d=404`)).status).toBe(404);
     expect((await getImage(`${base}${picture.url}`)).status).toBe(200);
