@@ -1,0 +1,229 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import type { ReadPathConfig } from '../../src/config/index.js';
+import { accountRoutes } from '../../src/http/routes/accounts.js';
+import { avatarRoutes } from '../../src/http/routes/avatars.js';
+import { metricsRoute, opsRoutes } from '../../src/http/routes/ops.js';
+import { pictureRoutes } from '../../src/http/routes/pictures.js';
+import type { RouteSpec } from '../../src/http/router.js';
+
+/**
+ * docs/openapi.yaml is the project's public description of its HTTP interface. These checks keep
+ * it honest: it must be a well-formed OpenAPI 3.1 document, document exactly the routes the server
+ * registers (no more, no fewer), and list every stable error code the source can produce.
+ */
+
+const ROOT = new URL('../../', import.meta.url);
+const DOC_PATH = new URL('docs/openapi.yaml', ROOT);
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type Obj = { [key: string]: Json };
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function loadDoc(): Obj {
+  const doc: unknown = parse(readFileSync(DOC_PATH, 'utf8'));
+  if (!isObj(doc)) throw new Error('docs/openapi.yaml is not a YAML mapping');
+  return doc;
+}
+
+/** Every value in the tree, with its JSON pointer. */
+function* walk(node: Json, pointer = ''): Generator<[string, Json]> {
+  yield [pointer, node];
+  if (Array.isArray(node)) {
+    for (const [i, child] of node.entries()) yield* walk(child, `${pointer}/${i}`);
+  } else if (isObj(node)) {
+    for (const [key, child] of Object.entries(node)) yield* walk(child, `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`);
+  }
+}
+
+function resolvePointer(doc: Json, ref: string): Json | undefined {
+  if (!ref.startsWith('#')) return undefined; // only local references are used in this document
+  let node: Json | undefined = doc;
+  for (const raw of ref.slice(1).split('/').slice(1)) {
+    const key = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(node)) node = node[Number(key)];
+    else if (isObj(node)) node = Object.hasOwn(node, key) ? node[key] : undefined;
+    else return undefined;
+  }
+  return node;
+}
+
+/** Follows `$ref` (possibly chained) to the object it names. */
+function deref(doc: Obj, node: Json | undefined): Json | undefined {
+  for (let hops = 0; isObj(node) && typeof node.$ref === 'string' && hops < 10; hops++) node = resolvePointer(doc, node.$ref);
+  return node;
+}
+
+function operations(doc: Obj): Array<{ method: string; path: string; op: Obj; pathItem: Obj }> {
+  const out: Array<{ method: string; path: string; op: Obj; pathItem: Obj }> = [];
+  for (const [path, pathItem] of Object.entries(doc.paths as Obj)) {
+    if (!isObj(pathItem)) continue;
+    for (const method of HTTP_METHODS) {
+      const op = pathItem[method];
+      if (op !== undefined) out.push({ method, path, op: op as Obj, pathItem });
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server's route table, built by the same factories server.ts calls. The dependencies are
+// inert: the factories only close over them, and no handler is ever invoked here.
+
+const readConfigStub: ReadPathConfig = {
+  maxAgeSeconds: 60, staleWhileRevalidateSeconds: 600, defaultSize: 256, maxSize: 2048,
+  activeTtlMs: 5000, activeEntries: 1000, renditionCacheBytes: 1 << 20, redirectHosts: [],
+};
+
+function serverRoutes(): RouteSpec[] {
+  return [
+    ...opsRoutes({ readiness: {}, isDraining: () => false, registry: new Registry(), openapi: '' }),
+    ...accountRoutes({ accounts: {}, store: {}, removeAccount: async () => undefined, publicUrl: '' } as never),
+    ...pictureRoutes({ accounts: {}, pictures: {}, metrics: {}, maxUploadBytes: 10 * 1024 * 1024 } as never),
+    ...avatarRoutes({} as never, readConfigStub),
+    // With ONEPIC_METRICS_PORT set, the same route is served on its own port (same path).
+    metricsRoute(new Registry()),
+  ];
+}
+
+/** `del` -> `delete`; `/:name` -> `{name}`. The catch-all avatar route `/:name` serves both avatar forms. */
+function toOpenApi(route: RouteSpec): Array<[method: string, path: string]> {
+  const method = route.method === 'del' ? 'delete' : route.method;
+  if (route.pattern === '/:name') return [[method, '/{username}'], [method, '/{username}.{ext}']];
+  return [[method, route.pattern.replace(/:([A-Za-z0-9_]+)/g, '{$1}')]];
+}
+
+const key = (method: string, path: string) => `${method.toUpperCase()} ${path}`;
+
+// ---------------------------------------------------------------------------------------------
+// Error codes the source can produce: string literals passed to the AppError factories.
+
+function sourceFiles(dir: URL): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+    .map((f) => join(dir.pathname, f));
+}
+
+function errorCodesInSource(): Set<string> {
+  const codes = new Set<string>();
+  const patterns = [
+    /\b(?:badRequest|notFound|conflict|unprocessable|unavailable)\(\s*'([a-z_]+)'/g,
+    /\bnew AppError\(\s*\d{3}\s*,\s*'([a-z_]+)'/g,
+    /\berror:\s*\{\s*code:\s*'([a-z_]+)'/g,
+  ];
+  for (const file of sourceFiles(new URL('src/', ROOT))) {
+    const text = readFileSync(file, 'utf8');
+    for (const pattern of patterns) for (const m of text.matchAll(pattern)) codes.add(m[1]!);
+    // A `code` parameter typed as a union of literals (e.g. the read path's 404 codes).
+    for (const m of text.matchAll(/\bcode:\s*((?:'[a-z_]+'\s*\|\s*)+'[a-z_]+')/g)) {
+      for (const c of m[1]!.matchAll(/'([a-z_]+)'/g)) codes.add(c[1]!);
+    }
+    // StoreUnavailableError builds its code from the store's name.
+    if (/class StoreUnavailableError/.test(text)) {
+      const stores = /store:\s*((?:'[a-z]+'\s*\|?\s*)+)/.exec(text)?.[1] ?? '';
+      for (const m of stores.matchAll(/'([a-z]+)'/g)) codes.add(`${m[1]}_unavailable`);
+    }
+  }
+  return codes;
+}
+
+/** Codes a response's JSON error schema names: `error.code.enum` anywhere in the document. */
+function documentedErrorCodes(doc: Obj, pointerFilter: (pointer: string) => boolean = () => true): Set<string> {
+  const codes = new Set<string>();
+  for (const [pointer, node] of walk(doc)) {
+    if (!pointerFilter(pointer) || !isObj(node)) continue;
+    const error = node.properties && isObj(node.properties) ? node.properties.error : undefined;
+    const code = isObj(error) && isObj(error.properties) ? error.properties.code : undefined;
+    if (isObj(code) && Array.isArray(code.enum)) for (const c of code.enum) codes.add(String(c));
+  }
+  return codes;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe('docs/openapi.yaml', () => {
+  const doc = loadDoc();
+
+  describe('is a structurally sound OpenAPI 3.1 document', () => {
+    it('declares OpenAPI 3.1 with info and paths', () => {
+      expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
+      expect(isObj(doc.info) && typeof doc.info.title === 'string' && typeof doc.info.version === 'string').toBe(true);
+      expect(isObj(doc.paths)).toBe(true);
+    });
+
+    it('gives every operation responses, each with a description and a status code key', () => {
+      const ops = operations(doc);
+      expect(ops.length).toBeGreaterThan(0);
+      for (const { method, path, op } of ops) {
+        const where = key(method, path);
+        expect(isObj(op.responses) && Object.keys(op.responses).length > 0, `${where} has responses`).toBe(true);
+        for (const [status, response] of Object.entries(op.responses as Obj)) {
+          expect(status, `${where} status key`).toMatch(/^(?:[1-5](?:\d\d|XX)|default)$/);
+          const resolved = deref(doc, response);
+          expect(isObj(resolved) && typeof resolved.description === 'string', `${where} ${status} has a description`).toBe(true);
+        }
+      }
+    });
+
+    it('resolves every $ref', () => {
+      const refs = [...walk(doc)].filter(([pointer]) => pointer.endsWith('/$ref'));
+      expect(refs.length).toBeGreaterThan(0);
+      for (const [pointer, ref] of refs) {
+        expect(typeof ref, pointer).toBe('string');
+        expect(resolvePointer(doc, ref as string), `${pointer} -> ${String(ref)}`).toBeDefined();
+      }
+    });
+
+    it('declares every path template variable as a required path parameter, and no others', () => {
+      for (const { method, path, op, pathItem } of operations(doc)) {
+        const templated = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!).sort();
+        const params = [...((pathItem.parameters as Json[] | undefined) ?? []), ...((op.parameters as Json[] | undefined) ?? [])]
+          .map((p) => deref(doc, p))
+          .filter((p): p is Obj => isObj(p) && p.in === 'path');
+        expect(params.map((p) => p.name).sort(), key(method, path)).toEqual(templated);
+        for (const p of params) expect(p.required, `${key(method, path)} ${String(p.name)}`).toBe(true);
+      }
+    });
+
+    it('gives operations unique operationIds and only defined security schemes', () => {
+      const ids = operations(doc).map(({ op }) => op.operationId);
+      expect(new Set(ids).size).toBe(ids.length);
+      const schemes = Object.keys(((doc.components as Obj | undefined)?.securitySchemes as Obj | undefined) ?? {});
+      for (const { method, path, op } of operations(doc)) {
+        for (const requirement of (op.security as Obj[] | undefined) ?? []) {
+          for (const name of Object.keys(requirement)) expect(schemes, `${key(method, path)} security`).toContain(name);
+        }
+      }
+    });
+  });
+
+  it('documents exactly the routes the server registers', () => {
+    const served = new Set(serverRoutes().filter((r) => r.method !== 'any').flatMap(toOpenApi).map(([m, p]) => key(m, p)));
+    const documented = new Set(operations(doc).map(({ method, path }) => key(method, path)));
+    const undocumented = [...served].filter((k) => !documented.has(k)).sort();
+    const phantom = [...documented].filter((k) => !served.has(k)).sort();
+    expect({ undocumented, phantom }).toEqual({ undocumented: [], phantom: [] });
+  });
+
+  it('lists every error code the source produces, and none it does not', () => {
+    const inSource = errorCodesInSource();
+    // Sanity: the scan finds the codes it is meant to (so a broken regex cannot pass vacuously).
+    for (const c of ['invalid_size', 'no_active_picture', 'unauthorized', 'too_large', 'method_not_allowed', 'metadata_unavailable', 'too_small']) {
+      expect(inSource, c).toContain(c);
+    }
+    const inResponses = documentedErrorCodes(doc, (p) => p.startsWith('/paths/') || p.startsWith('/components/responses/'));
+    // 405 and the catch-all 404 are described for every path in info.description, not per operation.
+    const global = new Set(['method_not_allowed', 'not_found']);
+    const missing = [...inSource].filter((c) => !inResponses.has(c) && !global.has(c)).sort();
+    expect(missing, 'codes the source produces that no documented response lists').toEqual([]);
+    const catalogue = new Set(((resolvePointer(doc, '#/components/schemas/ErrorCode') as Obj).enum as string[]));
+    expect([...catalogue].sort(), 'components.schemas.ErrorCode lists exactly the codes in the source').toEqual([...inSource].sort());
+    const unknown = [...inResponses].filter((c) => !inSource.has(c)).sort();
+    expect(unknown, 'documented codes the source never produces').toEqual([]);
+  });
+});
