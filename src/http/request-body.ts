@@ -55,6 +55,7 @@ export async function uploadBody(ctx: Ctx, maxBytes: number): Promise<UploadInpu
     const file = parts.find((p) => p.name === 'file');
     if (!file) throw badRequest('missing_file', 'The multipart form has no "file" field.');
     if (file.data.byteLength > maxBytes) throw tooLarge(maxBytes);
+    if (file.data.byteLength === 0) throw unprocessable('empty_image', 'The "file" field is empty.');
     const label = parts.find((p) => p.name === 'label');
     return { bytes: Buffer.from(file.data.slice(0)), label: label && Buffer.from(label.data).toString('utf8') };
   }

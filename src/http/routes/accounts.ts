@@ -22,7 +22,7 @@ export function accountRoutes(d: AccountRouteDeps): RouteSpec[] {
       handler: async (ctx) => {
         const { username, password } = await jsonBody(ctx, credentialsSchema);
         const created = await d.accounts.register(username, password);
-        return json(201, created, { Location: `/api/v1/users/${created.username}` });
+        return json(201, created, { Location: `/api/v1/users/${created.username}`, 'Cache-Control': 'no-store' });
       },
     },
     {
