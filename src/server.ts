@@ -52,7 +52,8 @@ export async function start(): Promise<void> {
       windowMs: config.auth.loginWindowMs, failuresPerAccount: config.auth.failuresPerAccount, failuresPerIp: config.auth.failuresPerIp,
     }),
   });
-  const pictures = new Pictures(store, blobs, imaging, active, renditions, { graceMs: config.sweeper.graceMs });
+  // Uploads take milliseconds from blob put to metadata insert; a minute is a wide margin.
+  const pictures = new Pictures(store, blobs, imaging, active, renditions, { recentWriteMs: Math.min(60_000, config.sweeper.graceMs) });
   const avatars = new Avatars(active, renditions, blobs, imaging);
 
   let draining = false;

@@ -53,7 +53,11 @@ export class Pictures {
     private readonly imaging: Imaging,
     private readonly active: ActiveCache,
     private readonly renditions: RenditionCache,
-    private readonly options: { graceMs: number },
+    /**
+     * recentWriteMs: a master written this recently may belong to an upload of the same bytes
+     * in flight, so a picture delete leaves it to the sweeper (see collectIfUnreferenced).
+     */
+    private readonly options: { recentWriteMs: number },
   ) {}
 
   async upload(principal: Principal, body: Uint8Array, opts: { makeActive: boolean; label: string }): Promise<PictureView> {
@@ -119,20 +123,24 @@ export class Pictures {
     if (!pictures) throw userNotFound();
     this.active.set(principal.username, { kind: 'no_user' });
     const distinct = new Map(pictures.map((p) => [p.hash, p]));
-    for (const picture of distinct.values()) await this.collectIfUnreferenced(picture);
+    // No upload can name these blobs again: their hashes include the deleted account's uid.
+    for (const picture of distinct.values()) await this.collectIfUnreferenced(picture, { accountGone: true });
   }
 
   /**
-   * Removes a master and its renditions once no picture names it. A blob touched within the
-   * grace period may belong to an upload of the same bytes in flight: the sweeper takes it later.
+   * Removes a master and its renditions once no picture names it. While the account lives, the
+   * same bytes may be uploaded again at this moment: a master written within recentWriteMs is
+   * left to the sweeper, and an upload re-puts its master if it vanished before its insert.
    */
-  private async collectIfUnreferenced(picture: PictureRecord): Promise<void> {
+  private async collectIfUnreferenced(picture: PictureRecord, opts: { accountGone?: boolean } = {}): Promise<void> {
     const prefix = masterPrefix(picture.username, picture.hash);
     this.renditions.forgetPrefix(`${picture.username}.${picture.hash}.`);
     try {
-      if (await this.store.isHashReferenced(picture.username, picture.hash)) return;
-      const info = await this.blobs.head(masterKey(picture.username, picture.hash));
-      if (info && Date.now() - info.modifiedAt.getTime() < this.options.graceMs) return;
+      if (!opts.accountGone) {
+        if (await this.store.isHashReferenced(picture.username, picture.hash)) return;
+        const info = await this.blobs.head(masterKey(picture.username, picture.hash));
+        if (info && Date.now() - info.modifiedAt.getTime() < this.options.recentWriteMs) return;
+      }
       await this.blobs.deletePrefix(prefix);
     } catch {
       // The metadata change is done; an uncollected blob is the sweeper's job, not the client's error.
