@@ -1,0 +1,73 @@
+import sharp, { type Metadata } from 'sharp';
+import { unprocessable } from '../domain/errors.js';
+import { decodeFailure } from './decode-errors.js';
+import type { SourceFormat } from './sniff.js';
+import type { ImageLimits } from './types.js';
+
+/**
+ * Stage 2: read the header and refuse what is too big, too small or too long before a single
+ * pixel is decoded. A 100 KB PNG can declare 100000x100000 pixels; decoding it first and
+ * checking afterwards is exactly the memory bomb the limit exists to stop.
+ */
+
+export interface ImageProbe {
+  /** Dimensions as stored in the file (before EXIF orientation). */
+  width: number;
+  height: number;
+  /** Dimensions as displayed: EXIF orientations 5 to 8 swap width and height. */
+  orientedWidth: number;
+  orientedHeight: number;
+  /** Frames or pages in the file; 1 for still images. */
+  pages: number;
+  /** Whether the file has an alpha channel at all (not whether any pixel uses it). */
+  hasAlpha: boolean;
+}
+
+export async function probeImage(input: Uint8Array, format: SourceFormat, limits: ImageLimits): Promise<ImageProbe> {
+  let meta: Metadata;
+  try {
+    // The pixel limit is ours to check with a clear message, so sharp's own is lifted here;
+    // metadata() parses the header only and allocates no pixel memory.
+    meta = await sharp(input, { limitInputPixels: false, pages: 1 }).metadata();
+  } catch (error) {
+    throw decodeFailure(error, input, format, 'header');
+  }
+  const { width, height } = meta;
+  if (!width || !height) {
+    throw unprocessable('undecodable_image', `The ${format.toUpperCase()} header declares no width or height.`);
+  }
+  const probe: ImageProbe = {
+    width,
+    height,
+    orientedWidth: meta.autoOrient?.width ?? width,
+    orientedHeight: meta.autoOrient?.height ?? height,
+    pages: meta.pages ?? 1,
+    hasAlpha: meta.hasAlpha,
+  };
+  checkLimits(probe, limits);
+  return probe;
+}
+
+/** The checks, in the order a client should hear about them. */
+export function checkLimits(probe: ImageProbe, limits: ImageLimits): void {
+  const pixels = probe.width * probe.height;
+  if (pixels > limits.maxPixels) {
+    throw unprocessable(
+      'too_many_pixels',
+      `The image is ${probe.width}x${probe.height} pixels (${pixels}); the limit is ${limits.maxPixels}.`,
+    );
+  }
+  const shortSide = Math.min(probe.width, probe.height);
+  if (shortSide < limits.minSide) {
+    throw unprocessable(
+      'too_small',
+      `The image is ${probe.width}x${probe.height} pixels; each side must be at least ${limits.minSide}.`,
+    );
+  }
+  if (probe.pages > limits.maxFrames) {
+    throw unprocessable(
+      'too_many_frames',
+      `The image has ${probe.pages} frames; the limit is ${limits.maxFrames} (only the first is used).`,
+    );
+  }
+}

@@ -1,0 +1,123 @@
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../../../src/domain/errors.js';
+import { processUpload } from '../../../src/imaging/process-upload.js';
+import * as images from '../../fixtures/images.js';
+
+const limits = images.defaultLimits();
+
+async function master(input: Uint8Array, overrides = {}) {
+  return (await processUpload(input, images.defaultLimits(overrides))).result;
+}
+
+describe('processUpload: accepted images', () => {
+  it.each([
+    ['a 1600x1200 phone JPEG', () => images.phoneJpeg(1600, 1200, 1), 1024, 'jpeg', 'jpeg'],
+    ['an opaque 300x200 PNG', () => images.opaquePng(300, 200), 200, 'jpeg', 'png'],
+    ['a 320x240 WebP', () => images.webp(320, 240), 240, 'jpeg', 'webp'],
+    ['a 64x64 animated GIF', () => images.gif(64, 64, 3), 64, 'jpeg', 'gif'],
+    ['a 320x240 AVIF', () => images.avif(320, 240), 240, 'jpeg', 'avif'],
+    ['a PNG with transparency', () => images.pngWithAlpha(400, 400), 400, 'png', 'png'],
+  ] as const)('turns %s into a square master', async (_name, make, side, format, sourceFormat) => {
+    const result = await master(await make());
+    expect(result).toMatchObject({ side, format, sourceFormat, hasAlpha: format === 'png' });
+    const meta = await sharp(result.master).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual([format, side, side]);
+  });
+
+  it('keeps a smaller master side when configured', async () => {
+    const result = await master(await images.phoneJpeg(1600, 1200), { masterSize: 256 });
+    expect(result.side).toBe(256);
+  });
+
+  it('stores an alpha channel that no pixel uses as JPEG', async () => {
+    const result = await master(await images.opaquePngWithAlphaChannel());
+    expect(result).toMatchObject({ format: 'jpeg', hasAlpha: false, side: 200 });
+  });
+
+  it('keeps the transparency of a PNG master', async () => {
+    const { master: png } = await master(await images.pngWithAlpha(400, 400));
+    const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+    expect(info.channels).toBe(4);
+    expect(data[(200 * 400 + 10) * 4 + 3]).toBe(255); // left half opaque
+    expect(data[(200 * 400 + 390) * 4 + 3]).toBe(0); // right half transparent
+  });
+
+  it('uses the first frame of an animation', async () => {
+    const { master: jpeg } = await master(await images.gif(64, 64, 3));
+    expect(images.near(await images.pixelAt(jpeg, 32, 32), images.RED)).toBe(true);
+  });
+
+  it('reports the time of each stage', async () => {
+    const { timings } = await processUpload(await images.opaquePng(), limits);
+    expect(Object.keys(timings).sort()).toEqual(['decode_resize', 'encode', 'probe', 'sniff']);
+    for (const seconds of Object.values(timings)) expect(seconds).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('processUpload: orientation and metadata', () => {
+  // Every fixture displays red above blue; stored pixels are rotated to match the EXIF tag.
+  it.each([1, 3, 6, 8])('applies EXIF orientation %i before cropping', async (orientation) => {
+    const { master: jpeg, side } = await master(await images.phoneJpeg(1600, 1200, orientation));
+    expect(side).toBe(1024);
+    expect(images.near(await images.pixelAt(jpeg, 512, 100), images.RED)).toBe(true);
+    expect(images.near(await images.pixelAt(jpeg, 512, 924), images.BLUE)).toBe(true);
+    // Centred crop of a landscape picture: the left and right edges of the band are the same colour.
+    expect(images.near(await images.pixelAt(jpeg, 5, 100), images.RED)).toBe(true);
+    expect(images.near(await images.pixelAt(jpeg, 1018, 924), images.BLUE)).toBe(true);
+  });
+
+  it('stores no EXIF, GPS, XMP or ICC profile', async () => {
+    const input = await images.phoneJpeg(1600, 1200, 6);
+    const before = await sharp(input).metadata();
+    expect(before.exif?.includes('OnePhone')).toBe(true);
+    expect(before.icc).toBeDefined();
+
+    const after = await sharp((await master(input)).master).metadata();
+    expect(after.exif).toBeUndefined();
+    expect(after.icc).toBeUndefined();
+    expect(after.xmp).toBeUndefined();
+    expect(after.orientation).toBeUndefined();
+  });
+});
+
+describe('processUpload: rejections', () => {
+  it.each([
+    ['SVG', 415, 'unsupported_type', images.svgDisguised],
+    ['HTML', 415, 'unsupported_type', images.htmlDisguised],
+    ['PDF', 415, 'unsupported_type', images.pdfDisguised],
+    ['an 8x8 image', 422, 'too_small', () => images.tinyImage(8)],
+    ['a pixel bomb', 422, 'too_many_pixels', images.pixelBomb],
+    ['a JPEG cut in half', 422, 'truncated_image', images.truncatedJpeg],
+    ['a PNG cut in half', 422, 'truncated_image', async () => cut(await images.opaquePng(300, 200))],
+    ['a WebP cut in half', 422, 'truncated_image', async () => cut(await images.webp())],
+    ['junk behind JPEG magic bytes', 422, 'undecodable_image', images.garbageWithJpegMagic],
+    ['a JPEG with a corrupt header', 422, 'undecodable_image', corruptHeaderJpeg],
+  ] as const)('refuses %s with %i %s', async (_name, status, code, make) => {
+    const error = await processUpload(await make(), limits).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AppError);
+    expect(error).toMatchObject({ status, code });
+    // No decoder internals in what a client reads.
+    expect((error as AppError).message).not.toMatch(/vips|libpng|gifload|heif:/i);
+  });
+
+  it.skipIf('de265' in sharp.versions)(
+    'refuses HEIC with 415 when libvips has no HEVC decoder (skipped: this libvips has one)',
+    async () => {
+      await expect(processUpload(await images.heicContainer(), limits))
+        .rejects.toMatchObject({ status: 415, code: 'unsupported_type', message: expect.stringMatching(/HEIC/) });
+    },
+  );
+});
+
+function cut(bytes: Buffer): Buffer {
+  return bytes.subarray(0, Math.floor(bytes.length / 2));
+}
+
+// A JPEG whose frame header claims 0x0 pixels.
+async function corruptHeaderJpeg(): Promise<Buffer> {
+  const jpeg = Buffer.from(await images.phoneJpeg(64, 48));
+  const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]));
+  jpeg.fill(0, sof + 5, sof + 9);
+  return jpeg;
+}
