@@ -1,0 +1,30 @@
+import type { RenditionFormat } from '../domain/keys.js';
+import type { ImageLimits, PlaceholderKind, ProcessedUpload, StageTimings } from './types.js';
+
+/**
+ * What crosses the worker-thread boundary, both ways. Messages are structured clones: class
+ * identity (AppError) and Buffer-ness are lost on the way, so failures travel as tagged data
+ * and the pool rebuilds the AppError, and byte arrays arrive as plain Uint8Arrays.
+ */
+
+export type ImagingJob =
+  | { kind: 'upload'; input: Uint8Array; limits: ImageLimits }
+  | { kind: 'render'; master: Uint8Array; size: number; format: RenditionFormat }
+  | { kind: 'placeholder'; placeholder: PlaceholderKind; seed: string; size: number; format: RenditionFormat };
+
+export type JobKind = ImagingJob['kind'];
+
+/** A failure the client caused (bad upload): the fields of the AppError to rebuild. */
+export interface JobFailure {
+  ok: false;
+  status: number;
+  code: string;
+  message: string;
+  headers: Record<string, string>;
+}
+
+export type JobSuccess =
+  | { ok: true; kind: 'upload'; result: ProcessedUpload; timings: StageTimings }
+  | { ok: true; kind: 'render' | 'placeholder'; bytes: Uint8Array; timings: StageTimings };
+
+export type JobResult = JobSuccess | JobFailure;

@@ -1,0 +1,135 @@
+import { Piscina } from 'piscina';
+// sharp is loaded in the main thread too, though only workers use it: on glibc Linux a worker
+// that exits would otherwise unload libvips' shared libraries while other threads still use
+// them (https://sharp.pixelplumbing.com/install#worker-threads, lovell/sharp#2263).
+import 'sharp';
+import { AppError, unavailable } from '../domain/errors.js';
+import type { Imaging } from '../domain/imaging-port.js';
+import type { RenditionFormat } from '../domain/keys.js';
+import type { ImagingJob, JobKind, JobResult } from './jobs.js';
+import type { ImageLimits, PlaceholderKind, ProcessedUpload, StageTimings } from './types.js';
+
+/**
+ * The imaging worker threads. Decoding and encoding are CPU-bound native work; a fixed set of
+ * threads with a bounded queue in front keeps the event loop free and turns overload into a
+ * quick 503 instead of an ever-growing backlog of multi-megabyte uploads.
+ *
+ * sharp runs its work on libuv's threadpool, which is one per process and shared by every
+ * worker thread (and by fs and crypto in the main thread). With more than a few imaging
+ * threads, start the process with UV_THREADPOOL_SIZE of at least threads + 4, or workers
+ * will queue for it.
+ */
+
+export interface ImagingPoolOptions {
+  /** Worker threads, all started at once and kept: a worker loads sharp once, not per job. */
+  threads: number;
+  /** Jobs that may wait for a free thread; one more is refused with 503 `busy`. */
+  maxQueue: number;
+  limits: ImageLimits;
+  /** Observes the time of each stage, as measured inside the worker, of every successful job. */
+  onTimings?: (job: JobKind, timings: StageTimings) => void;
+}
+
+export interface ImagingPoolStats {
+  queued: number;
+  running: number;
+  threads: number;
+  /** Share of the threads busy right now, 0 to 1. */
+  utilization: number;
+}
+
+// piscina signals a full queue with plain Errors; their messages are the only way to tell.
+const QUEUE_FULL_MESSAGES = ['Task queue is at limit', 'No task queue available and all Workers are busy'];
+
+export class ImagingPool implements Imaging {
+  readonly #piscina: Piscina<ImagingJob, JobResult>;
+  readonly #options: ImagingPoolOptions;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #closing: Promise<void> | undefined;
+
+  constructor(options: ImagingPoolOptions) {
+    if (!Number.isInteger(options.threads) || options.threads < 1) {
+      throw new RangeError(`Expected a positive integer for threads but received ${options.threads}`);
+    }
+    if (!Number.isInteger(options.maxQueue) || options.maxQueue < 0) {
+      throw new RangeError(`Expected a non-negative integer for maxQueue but received ${options.maxQueue}`);
+    }
+    this.#options = options;
+    this.#piscina = new Piscina<ImagingJob, JobResult>({
+      // A CommonJS shim that import()s worker.js: see worker-entry.cts for why.
+      filename: new URL('./worker-entry.cjs', import.meta.url).href,
+      minThreads: options.threads,
+      maxThreads: options.threads,
+      maxQueue: options.maxQueue,
+      // Workers are never retired when idle: terminating a thread mid-way through libvips work
+      // can bring the whole process down, and restarting one reloads sharp.
+      idleTimeout: Number.POSITIVE_INFINITY,
+    });
+    // piscina reports a close that timed out as an 'error' event; unhandled, that would
+    // crash the process during an otherwise graceful shutdown.
+    this.#piscina.on('error', () => {});
+  }
+
+  async processUpload(input: Uint8Array): Promise<ProcessedUpload> {
+    const done = await this.#run({ kind: 'upload', input, limits: this.#options.limits });
+    if (done.kind !== 'upload') throw new Error(`Expected an upload result but received ${done.kind}`);
+    return { ...done.result, master: asBuffer(done.result.master) };
+  }
+
+  async render(master: Uint8Array, size: number, format: RenditionFormat): Promise<Buffer> {
+    const done = await this.#run({ kind: 'render', master, size, format });
+    if (done.kind === 'upload') throw new Error('Expected a render result but received upload');
+    return asBuffer(done.bytes);
+  }
+
+  async placeholder(kind: PlaceholderKind, seed: string, size: number, format: RenditionFormat): Promise<Buffer> {
+    const done = await this.#run({ kind: 'placeholder', placeholder: kind, seed, size, format });
+    if (done.kind === 'upload') throw new Error('Expected a placeholder result but received upload');
+    return asBuffer(done.bytes);
+  }
+
+  stats(): ImagingPoolStats {
+    const threads = this.#options.threads;
+    const queued = this.#piscina.queueSize;
+    const running = Math.min(threads, Math.max(0, this.#inFlight.size - queued));
+    return { queued, running, threads, utilization: running / threads };
+  }
+
+  /** Refuses new jobs, waits for every queued and running job to finish, then stops the threads. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await Promise.allSettled([...this.#inFlight]);
+      await this.#piscina.close();
+    })();
+    return this.#closing;
+  }
+
+  async #run(job: ImagingJob): Promise<Extract<JobResult, { ok: true }>> {
+    if (this.#closing) {
+      throw unavailable('shutting_down', 'The server is shutting down; retry on another node.', 1);
+    }
+    const task = this.#piscina.run(job);
+    this.#inFlight.add(task);
+    let result: JobResult;
+    try {
+      result = await task;
+    } catch (error) {
+      if (error instanceof Error && QUEUE_FULL_MESSAGES.includes(error.message)) {
+        throw unavailable('busy', 'The image workers are saturated; retry shortly.', 1);
+      }
+      throw error;
+    } finally {
+      this.#inFlight.delete(task);
+    }
+    if (!result.ok) {
+      throw new AppError(result.status, result.code, result.message, result.headers);
+    }
+    this.#options.onTimings?.(job.kind, result.timings);
+    return result;
+  }
+}
+
+// Structured cloning turns the worker's Buffers into plain Uint8Arrays; wrap without copying.
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
