@@ -44,7 +44,8 @@ export async function sniffImageType(input: Uint8Array): Promise<SourceFormat> {
   if (input.byteLength === 0) {
     throw unsupportedType(`The upload is empty; expected an image (${acceptedTypesText()}).`);
   }
-  const detected = await fileTypeFromBuffer(input);
+  // file-type reads only the first few KB; bytes it cannot parse are simply not an image.
+  const detected = await fileTypeFromBuffer(input).catch(() => undefined);
   const format = detected ? ACCEPTED_MIME[detected.mime] : undefined;
   if (format && (!HEIF_FORMATS.has(format) || heifDecoderAvailable())) return format;
   const what = detected ? `${detected.mime} (.${detected.ext})` : 'not a recognised image type';
