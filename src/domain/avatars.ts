@@ -155,13 +155,26 @@ export class Avatars {
   private async loadRendition(ref: RenditionRef): Promise<Rendition> {
     const contentType = FORMAT_CONTENT_TYPE[ref.format];
     const blobKey = renditionBlobKey(ref.username, ref.hash, ref.size, ref.format);
-    const stored = await this.blobs.get(blobKey);
-    if (stored) return toRendition(stored, contentType);
-    const master = await this.blobs.get(masterKey(ref.username, ref.hash));
-    if (!master) throw new MasterMissing();
+    const mKey = masterKey(ref.username, ref.hash);
+    // A stored rendition counts only while its master exists: a render that finished after its
+    // picture was deleted may have stored one, and a deleted picture must not stay public.
+    const [stored, masterInfo] = await Promise.all([this.blobs.get(blobKey), this.blobs.head(mKey)]);
+    if (stored && masterInfo) return toRendition(stored, contentType);
+    const master = masterInfo && (await this.blobs.get(mKey));
+    if (!master) {
+      if (stored) this.blobs.delete(blobKey).catch(() => undefined);
+      throw new MasterMissing();
+    }
     const bytes = await this.imaging.render(master, ref.size, ref.format);
+    // Deleted while it rendered (forgetPrefix cannot cancel a load in flight): neither cache nor store it.
+    if (!(await this.blobs.head(mKey))) throw new MasterMissing();
     // Storing it is an optimisation for the next node or restart; the reader need not wait.
-    this.blobs.put(blobKey, bytes, contentType).catch(() => undefined);
+    this.blobs.put(blobKey, bytes, contentType)
+      .then(async () => {
+        // A delete between the check above and this put would leave the rendition behind.
+        if (!(await this.blobs.head(mKey))) await this.blobs.delete(blobKey);
+      })
+      .catch(() => undefined);
     return toRendition(bytes, contentType);
   }
 

@@ -349,6 +349,26 @@ describe('DELETE /api/v1/users/{username}', () => {
     expect(existsSync(blobDir) ? (await userBlobs(server.dataDir, 'leaver')).length : 0).toBe(0);
   });
 
+  it.each([
+    ['the account', (t: string, _id: string) => api(base, 'DELETE', '/api/v1/users/racer', { token: t })],
+    ['the picture', (t: string, id: string) => api(base, 'DELETE', `/api/v1/users/racer/pictures/${id}`, { token: t })],
+  ])('a rendition still rendering when %s is deleted is neither served afterwards nor left on disk', async (_what, remove) => {
+    const token = await register(base, 'racer');
+    const picture = await uploadPicture('racer', token, await phoneJpeg(1600, 1200), '?active=true', 'image/jpeg');
+    const hash = pictureRows(server.dataDir, 'racer')[0]!.hash;
+    // A large AVIF takes a while to encode: the delete lands while it renders.
+    const slow = getImage(`${base}/racer.avif?s=2048`);
+    await new Promise((r) => setTimeout(r, 30));
+    expect((await remove(token, picture.id)).status).toBe(204);
+    await slow;
+    expect((await getImage(`${base}/i/racer.${hash}.2048.avif`)).status).toBe(404);
+    expect((await getImage(`${base}${picture.url}`)).status).toBe(404);
+    // The background store of the rendition, if any, has settled by the time a fresh read is answered.
+    expect((await getImage(`${base}/racer?d=404`)).status).toBe(404);
+    expect(await userBlobs(server.dataDir, 'racer')).toEqual([]);
+    await api(base, 'DELETE', '/api/v1/users/racer', { token });
+  });
+
   it('frees the name: a new account of that name starts empty, and the old token stays dead', async () => {
     const old = await register(base, 'reborn');
     await uploadPicture('reborn', old, await solid(RED), '?active=true');
