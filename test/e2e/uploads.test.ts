@@ -346,3 +346,41 @@ describe('the size limit (ONEPIC_MAX_UPLOAD_BYTES=200000)', () => {
     expect((await getImage(`${small.base}/limited`)).status).toBe(200);
   });
 });
+
+describe('a full imaging queue (ONEPIC_WORKERS=1, ONEPIC_WORKER_QUEUE=1)', () => {
+  let busy: RunningServer;
+  let busyToken: string;
+
+  beforeAll(async () => {
+    busy = await startServer({ env: { ONEPIC_WORKERS: '1', ONEPIC_WORKER_QUEUE: '1' } });
+    busyToken = await register(busy.base, 'crowded');
+  });
+  afterAll(async () => {
+    expect(await busy.stop()).toBe(0);
+    await removeDataDir(busy.dataDir);
+  });
+
+  it('answers the overflow quickly with 503 (or 429) and Retry-After, stores exactly the accepted ones, and recovers', async () => {
+    const photos = await Promise.all(Array.from({ length: 8 }, (_, i) => phoneJpeg(1600 + i * 16, 1200)));
+    const results = await Promise.all(photos.map(async (bytes) => {
+      const res = await upload(busy.base, 'crowded', busyToken, bytes);
+      return { status: res.status, headers: res.headers, body: (await res.json()) as any };
+    }));
+    const created = results.filter((r) => r.status === 201);
+    const refused = results.filter((r) => r.status !== 201);
+    expect(created.length).toBeGreaterThan(0);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const r of refused) {
+      expect([429, 503]).toContain(r.status);
+      expectError(r, r.status);
+      expect(r.headers.get('retry-after')).toMatch(/^\d+$/);
+    }
+    expect(pictureRows(busy.dataDir, 'crowded').map((r) => r.id).sort()).toEqual(created.map((r) => r.body.id).sort());
+    // Identical masters share one blob; there is no blob that no row names.
+    const hashes = new Set(pictureRows(busy.dataDir, 'crowded').map((r) => r.hash));
+    expect(new Set((await listFiles(path.join(busy.dataDir, 'blobs', 'crowded'))).map((f) => f.split('/')[0]))).toEqual(hashes);
+    // Once the crowd has passed, uploads go through again.
+    expect((await upload(busy.base, 'crowded', busyToken, await phoneJpeg(320, 240), '?active=true')).status).toBe(201);
+    expect((await getImage(`${busy.base}/crowded`)).status).toBe(200);
+  });
+});
