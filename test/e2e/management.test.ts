@@ -85,6 +85,12 @@ describe('POST /api/v1/users', () => {
     expect((await api(base, 'POST', '/api/v1/users', { body: { username: 'shortpw', password: 'eight888' } })).status).toBe(201);
   });
 
+  it('answers 413 for a JSON body far over any sensible size', async () => {
+    const res = await api(base, 'POST', '/api/v1/users', { body: { username: 'huge', password: 'x'.repeat(100_000) } });
+    expectError(res, 413, 'too_large');
+    expect(countRows(server.dataDir, 'users', 'huge')).toBe(0);
+  });
+
   it('answers 400 for a body that is not JSON or lacks a field', async () => {
     expectError(await api(base, 'POST', '/api/v1/users', { body: '{not json' }), 400);
     expectError(await api(base, 'POST', '/api/v1/users', { body: { username: 'nofield' } }), 400);

@@ -357,10 +357,10 @@ describe('GET /i/{key}', () => {
   });
 });
 
-describe('redirect allow-list (ONEPIC_REDIRECT_HOSTS)', () => {
+describe('an operator\'s settings: redirect allow-list (ONEPIC_REDIRECT_HOSTS) and max-age (ONEPIC_CACHE_MAX_AGE)', () => {
   let narrow: RunningServer;
   beforeAll(async () => {
-    narrow = await startServer({ env: { ONEPIC_REDIRECT_HOSTS: 'img.example.com,cdn.example.org' } });
+    narrow = await startServer({ env: { ONEPIC_REDIRECT_HOSTS: 'img.example.com,cdn.example.org', ONEPIC_CACHE_MAX_AGE: '300' } });
   });
   afterAll(async () => {
     expect(await narrow.stop()).toBe(0);
@@ -373,6 +373,12 @@ describe('redirect allow-list (ONEPIC_REDIRECT_HOSTS)', () => {
       expect(res.status).toBe(302);
       expect(res.headers.get('location')).toBe(d);
     }
+  });
+
+  it('serves avatars with the configured max-age', async () => {
+    const res = await getImage(`${narrow.base}/nobody?d=mp`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toMatch(/^public, max-age=300, stale-while-revalidate=\d+$/);
   });
 
   it('refuses any other host with 400', async () => {
