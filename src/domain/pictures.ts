@@ -7,6 +7,7 @@ import type { Principal } from './accounts.js';
 import { notFound, unprocessable } from './errors.js';
 import type { Imaging } from './imaging-port.js';
 import { FORMAT_CONTENT_TYPE, masterHash, masterKey, masterPrefix, publicKey } from './keys.js';
+import { MasterLocks } from './master-locks.js';
 
 /** A picture as the API shows it. */
 export interface PictureView {
@@ -45,6 +46,12 @@ const userNotFound = () => notFound('user_not_found', 'There is no such user.');
  * metadata store; blobs are written before the metadata that names them and removed after it
  * stops naming them, so a crash between two steps leaves at worst an orphan blob, which the
  * sweeper collects, and never metadata that names a missing blob.
+ *
+ * After a change, the user's entry in the active cache is dropped, never overwritten with the
+ * state this request computed: two concurrent changes can commit in one order and reach their
+ * cache write in the other (an `?active=true` upload still checking its blob while a later PUT
+ * active finishes), which would leave this node serving the older one. Dropping it makes the
+ * next read here load the committed state, and cancels a load in flight.
  */
 export class Pictures {
   constructor(
@@ -58,23 +65,28 @@ export class Pictures {
      * in flight, so a picture delete leaves it to the sweeper (see collectIfUnreferenced).
      */
     private readonly options: { recentWriteMs: number },
+    /** Pass the same instance to sweepOrphans (`locks`) so that sweeps cannot interleave with uploads either. */
+    readonly locks: MasterLocks = new MasterLocks(),
   ) {}
 
   async upload(principal: Principal, body: Uint8Array, opts: { makeActive: boolean; label: string }): Promise<PictureView> {
     const processed = await this.imaging.processUpload(body);
     const hash = masterHash(principal.uid, processed.master);
     const key = masterKey(principal.username, hash);
-    await this.blobs.put(key, processed.master, FORMAT_CONTENT_TYPE[processed.format]);
     const picture: PictureRecord = {
       username: principal.username, id: uuidv7(), label: opts.label, hash, format: processed.format,
       hasAlpha: processed.hasAlpha, width: processed.side, height: processed.side, bytes: processed.master.length,
       createdAt: new Date(),
     };
-    if (!(await this.store.insertPicture(picture, opts.makeActive))) throw userNotFound();
-    // A cleanup of an earlier, deleted copy of these same bytes may have removed the blob between our
-    // put and our insert; now that the insert makes it referenced, put it back if it is gone.
-    if (!(await this.blobs.head(key))) await this.blobs.put(key, processed.master, FORMAT_CONTENT_TYPE[processed.format]);
-    if (opts.makeActive) this.active.set(principal.username, { kind: 'active', uid: principal.uid, picture });
+    // Under the master's lock, no delete or sweep on this node can remove it between these steps.
+    await this.locks.run(masterPrefix(principal.username, hash), async () => {
+      await this.blobs.put(key, processed.master, FORMAT_CONTENT_TYPE[processed.format]);
+      if (!(await this.store.insertPicture(picture, opts.makeActive))) throw userNotFound();
+      // A cleanup on another node sharing the blob store may have removed the blob between our put
+      // and our insert; now that the insert makes it referenced, put it back if it is gone.
+      if (!(await this.blobs.head(key))) await this.blobs.put(key, processed.master, FORMAT_CONTENT_TYPE[processed.format]);
+    });
+    if (opts.makeActive) this.active.forget(principal.username);
     return toView(picture, opts.makeActive);
   }
 
@@ -95,7 +107,7 @@ export class Pictures {
     if (!picture) throw pictureNotFound();
     const user = await this.store.getUser(username);
     const active = user?.activePictureId === id;
-    if (active && user) this.active.set(username, { kind: 'active', uid: user.uid, picture });
+    if (active) this.active.forget(username);
     return toView(picture, active);
   }
 
@@ -109,19 +121,19 @@ export class Pictures {
   async setActive(principal: Principal, id: string): Promise<PictureView> {
     const picture = await this.store.setActive(principal.username, id);
     if (!picture) throw pictureNotFound();
-    this.active.set(principal.username, { kind: 'active', uid: principal.uid, picture });
+    this.active.forget(principal.username);
     return toView(picture, true);
   }
 
   async clearActive(principal: Principal): Promise<void> {
     if (!(await this.store.clearActive(principal.username))) throw userNotFound();
-    this.active.set(principal.username, { kind: 'no_active', uid: principal.uid });
+    this.active.forget(principal.username);
   }
 
   async removeAccount(principal: Principal): Promise<void> {
     const pictures = await this.store.deleteUser(principal.username);
     if (!pictures) throw userNotFound();
-    this.active.set(principal.username, { kind: 'no_user' });
+    this.active.forget(principal.username);
     const distinct = new Map(pictures.map((p) => [p.hash, p]));
     // No upload can name these blobs again: their hashes include the deleted account's uid.
     for (const picture of distinct.values()) await this.collectIfUnreferenced(picture, { accountGone: true });
@@ -136,12 +148,16 @@ export class Pictures {
     const prefix = masterPrefix(picture.username, picture.hash);
     this.renditions.forgetPrefix(`${picture.username}.${picture.hash}.`);
     try {
-      if (!opts.accountGone) {
-        if (await this.store.isHashReferenced(picture.username, picture.hash)) return;
-        const info = await this.blobs.head(masterKey(picture.username, picture.hash));
-        if (info && Date.now() - info.modifiedAt.getTime() < this.options.recentWriteMs) return;
-      }
-      await this.blobs.deletePrefix(prefix);
+      // The lock keeps an upload of the same bytes from putting, naming and checking the master
+      // between our reference check and our removal (the age check cannot: it may run first).
+      await this.locks.run(prefix, async () => {
+        if (!opts.accountGone) {
+          if (await this.store.isHashReferenced(picture.username, picture.hash)) return;
+          const info = await this.blobs.head(masterKey(picture.username, picture.hash));
+          if (info && Date.now() - info.modifiedAt.getTime() < this.options.recentWriteMs) return;
+        }
+        await this.blobs.deletePrefix(prefix);
+      });
     } catch {
       // The metadata change is done; an uncollected blob is the sweeper's job, not the client's error.
     }

@@ -1,5 +1,6 @@
 import type { BlobInfo, BlobStore } from '../blobs/port.js';
 import type { MetadataStore } from '../metadata/port.js';
+import type { MasterLocks } from './master-locks.js';
 
 /**
  * Collects blobs that no picture names: masters whose upload crashed before its metadata was
@@ -16,7 +17,8 @@ export interface SweepResult {
 export async function sweepOrphans(
   store: MetadataStore,
   blobs: BlobStore,
-  options: { graceMs: number; now?: number; onRemoved?: (prefix: string) => void },
+  /** locks: the uploads' (Pictures.locks), so that an upload on this node cannot interleave with a removal. */
+  options: { graceMs: number; now?: number; onRemoved?: (prefix: string) => void; locks?: MasterLocks },
 ): Promise<SweepResult> {
   const now = options.now ?? Date.now();
   const newest = new Map<string, number>();
@@ -28,11 +30,15 @@ export async function sweepOrphans(
   for (const [prefix, modifiedAt] of newest) {
     if (now - modifiedAt < options.graceMs) continue;
     const [username, hash] = prefix.split('/') as [string, string];
-    if (await store.isHashReferenced(username, hash)) continue;
-    // Look again just before removing: an upload of the same bytes may have touched it meanwhile.
-    const master = await blobs.head(`${prefix}master`);
-    if (master && now - master.modifiedAt.getTime() < options.graceMs) continue;
-    await blobs.deletePrefix(prefix);
+    const removeIfOrphan = async (): Promise<boolean> => {
+      if (await store.isHashReferenced(username, hash)) return false;
+      // Look again just before removing: an upload of the same bytes may have touched it meanwhile.
+      const master = await blobs.head(`${prefix}master`);
+      if (master && now - master.modifiedAt.getTime() < options.graceMs) return false;
+      await blobs.deletePrefix(prefix);
+      return true;
+    };
+    if (!(await (options.locks ? options.locks.run(prefix, removeIfOrphan) : removeIfOrphan()))) continue;
     groupsRemoved += 1;
     options.onRemoved?.(prefix);
   }

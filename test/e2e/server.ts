@@ -92,3 +92,86 @@ export function upload(base: string, username: string, token: string, bytes: Uin
     method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType }, body: bytes,
   });
 }
+
+// ---- Helpers of the race, crash and sweeper suites: distinct images and looks into the data dir ----
+
+/** Well separated colours: any two differ by more than 60 on average per channel. */
+const PALETTE: ReadonlyArray<readonly [number, number, number]> = [
+  [230, 30, 30], [30, 200, 30], [30, 30, 230], [230, 230, 30], [30, 220, 220], [220, 30, 220], [240, 240, 240], [20, 20, 20],
+];
+
+/**
+ * A JPEG of colour `PALETTE[seed % 8]` with a faint seeded texture, so that every seed gives
+ * different bytes (a different content address) and seeds of different colours are told apart
+ * by meanDifference. `side` scales the cost of processing it.
+ */
+export async function distinctJpeg(seed: number, side = 96): Promise<Buffer> {
+  const { default: sharp } = await import('sharp');
+  const base = PALETTE[seed % PALETTE.length]!;
+  const pixels = Buffer.alloc(side * side * 3);
+  let x = (seed * 2654435761 + 12345) >>> 0 || 1;
+  for (let i = 0; i < pixels.length; i++) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    pixels[i] = Math.max(0, Math.min(255, base[i % 3]! + (x % 25) - 12));
+  }
+  return sharp(pixels, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+}
+
+export interface StoredState {
+  /** users.active_picture_id of the user (undefined: no such user). */
+  active: string | null | undefined;
+  pictures: Array<{ id: string; hash: string; format: string; width: number }>;
+}
+
+/** The user's row and picture rows, read from the SQLite file through a read-only connection. */
+export async function readStoredState(dataDir: string, username: string): Promise<StoredState> {
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(path.join(dataDir, 'metadata.sqlite'), { readonly: true, fileMustExist: true });
+  try {
+    const user = db.prepare('SELECT active_picture_id AS active FROM users WHERE username = ?').get(username) as { active: string | null } | undefined;
+    const pictures = db.prepare('SELECT id, hash, format, width FROM pictures WHERE username = ? ORDER BY id').all(username) as StoredState['pictures'];
+    return { active: user?.active, pictures };
+  } finally {
+    db.close();
+  }
+}
+
+export const masterPath = (dataDir: string, username: string, hash: string): string =>
+  path.join(dataDir, 'blobs', username, hash, 'master');
+
+/** The `<hash>` directories under `<dataDir>/blobs/<username>/`, sorted. */
+export async function blobGroups(dataDir: string, username: string): Promise<string[]> {
+  const { readdir } = await import('node:fs/promises');
+  const entries = await readdir(path.join(dataDir, 'blobs', username), { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+}
+
+/**
+ * Writes `<dataDir>/blobs/<username>/<random 32-hex>/master`, what a crash between the blob put
+ * and the metadata insert leaves behind. Returns the hash.
+ */
+export async function plantOrphan(dataDir: string, username: string, bytes: Uint8Array = Buffer.from('orphan master')): Promise<string> {
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const { randomBytes } = await import('node:crypto');
+  const hash = randomBytes(16).toString('hex');
+  await mkdir(path.dirname(masterPath(dataDir, username, hash)), { recursive: true });
+  await writeFile(masterPath(dataDir, username, hash), bytes);
+  return hash;
+}
+
+/** The value of a counter (without labels) in the server's /metrics; 0 when absent. */
+export async function metricValue(base: string, name: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(name.length + 1)) : 0;
+}
+
+/** Polls `check` every 100 ms until it returns true or `ms` pass; returns the last answer. */
+export async function eventually(check: () => Promise<boolean> | boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { access, readdir, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
+import { meanDifference } from '../fixtures/images.js';
+import {
+  blobGroups, distinctJpeg, eventually, masterPath, metricValue, plantOrphan, readStoredState, register, removeDataDir,
+  startServer, tempDataDir, upload, type RunningServer,
+} from './server.js';
+
+/**
+ * SIGKILL in the middle of concurrent uploads, then a restart on the same data directory.
+ * Whatever the client was told (201) survives and is served; nothing names a missing blob; and
+ * what the crash left behind (masters without metadata, temp files of interrupted puts) is
+ * collected by the sweeper and by the blob store's open(). Three kill-restart cycles.
+ */
+
+const USER = 'crashy';
+const UPLOADS = 20;
+const KILL_AFTER = 4;
+const CYCLES = 3;
+
+interface Picture { id: string; url: string; width: number; active: boolean }
+
+const servers: RunningServer[] = [];
+let dataDir: string;
+
+afterAll(async () => {
+  for (const s of servers) await s.kill();
+  if (dataDir) await removeDataDir(dataDir);
+});
+
+async function boot(env: Record<string, string>): Promise<RunningServer> {
+  const server = await startServer({ dataDir, env });
+  servers.push(server);
+  return server;
+}
+
+async function getJson(base: string, pathname: string, token: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${base}${pathname}`, { headers: { Authorization: `Bearer ${token}` } });
+  return { status: res.status, body: await res.json() };
+}
+
+async function image(url: string): Promise<{ status: number; etag: string | null; bytes: Buffer }> {
+  const res = await fetch(url);
+  return { status: res.status, etag: res.headers.get('etag'), bytes: Buffer.from(await res.arrayBuffer()) };
+}
+
+/** Fires the uploads at once and SIGKILLs the server once KILL_AFTER of them have been answered 201. */
+async function uploadsInterruptedByKill(server: RunningServer, token: string, cycle: number): Promise<{ created: Picture[]; pendingAtKill: number }> {
+  const bodies = await Promise.all(Array.from({ length: UPLOADS }, (_, i) => distinctJpeg(cycle * 1000 + i, 640)));
+  const created: Picture[] = [];
+  let pending = UPLOADS;
+  let pendingAtKill = -1;
+  let killed: Promise<void> | undefined;
+  await Promise.all(bodies.map(async (body, i) => {
+    try {
+      const res = await upload(server.base, USER, token, body, i % 4 === 3 ? '?active=true' : '');
+      const answer = (await res.json()) as Picture;
+      // Anything but 201 (or a dropped connection) is wrong: the server was healthy until killed.
+      expect(res.status, JSON.stringify(answer)).toBe(201);
+      created.push(answer);
+      if (created.length === KILL_AFTER && !killed) {
+        pendingAtKill = pending - 1;
+        killed = server.kill();
+      }
+    } catch (err) {
+      // A connection cut by the kill: the client was told nothing, so nothing is promised.
+      if (!killed || !(err instanceof TypeError)) throw err;
+    } finally {
+      pending--;
+    }
+  }));
+  await (killed ?? server.kill());
+  return { created, pendingAtKill };
+}
+
+/** Every master directory under the user's blobs that holds a file (an empty one holds no blob). */
+async function groupsWithFiles(username: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const hash of await blobGroups(dataDir, username)) {
+    if ((await readdir(path.join(dataDir, 'blobs', username, hash))).length > 0) out.push(hash);
+  }
+  return out;
+}
+
+async function plantTemp(ageMs: number): Promise<string> {
+  const file = path.join(dataDir, 'blobs', '.tmp', `${randomUUID()}.tmp`);
+  await writeFile(file, 'half a put');
+  const then = new Date(Date.now() - ageMs);
+  await utimes(file, then, then);
+  return file;
+}
+
+const exists = (file: string) => access(file).then(() => true, () => false);
+
+describe('SIGKILL during uploads, then restart on the same data directory', () => {
+  it('keeps every acknowledged upload, names no missing blob and collects what the crash left', async () => {
+    dataDir = await tempDataDir();
+    let token = '';
+    const acknowledged = new Map<string, Picture>();
+
+    for (let cycle = 0; cycle < CYCLES; cycle++) {
+      // The sweeper is off while uploading: with a grace of 0 it could take an upload's master
+      // between its put and its insert, which the grace exists to prevent.
+      const busy = await boot({ ONEPIC_SWEEP_INTERVAL_SECONDS: '0' });
+      if (cycle === 0) token = await register(busy.base, USER);
+      const { created, pendingAtKill } = await uploadsInterruptedByKill(busy, token, cycle);
+      expect(created.length).toBeGreaterThanOrEqual(KILL_AFTER);
+      expect(pendingAtKill, 'uploads still in flight when the server was killed').toBeGreaterThan(0);
+      for (const p of created) acknowledged.set(p.id, p);
+
+      // What a crash between the master's put and the metadata insert leaves, made certain.
+      const orphan = await plantOrphan(dataDir, USER);
+      const ancientTemp = await plantTemp(20 * 60_000);
+      const staleTemp = await plantTemp(5 * 60_000);
+
+      const server = await boot({ ONEPIC_SWEEP_INTERVAL_SECONDS: '1', ONEPIC_SWEEP_GRACE_SECONDS: '0' });
+      const collectedBefore = await metricValue(server.base, 'onepic_orphan_blobs_collected_total');
+      expect(await exists(ancientTemp), 'open() removes temp files older than 15 minutes').toBe(false);
+
+      // Every upload the client was told about is listed and served.
+      const list = await getJson(server.base, `/api/v1/users/${USER}/pictures`, token);
+      expect(list.status).toBe(200);
+      const listed = new Map((list.body.pictures as Picture[]).map((p) => [p.id, p]));
+      for (const [id, p] of acknowledged) {
+        expect(listed.has(id), `acknowledged upload ${id} (cycle ${cycle})`).toBe(true);
+        const served = await image(`${server.base}${p.url}`);
+        expect(served.status, p.url).toBe(200);
+        expect((await sharp(served.bytes).metadata()).width).toBe(p.width);
+      }
+
+      // Nothing names a missing blob; the active pointer names a picture and is what /{username} serves.
+      let stored = await readStoredState(dataDir, USER);
+      expect(stored.pictures.map((p) => p.id).sort()).toEqual([...listed.keys()].sort());
+      for (const p of stored.pictures) expect(await exists(masterPath(dataDir, USER, p.hash)), `master of ${p.id}`).toBe(true);
+      const user = await getJson(server.base, `/api/v1/users/${USER}`, token);
+      expect(user.body.active?.id ?? null).toBe(stored.active ?? null);
+      if (user.body.active) {
+        const active = user.body.active as Picture;
+        expect(listed.has(active.id)).toBe(true);
+        const served = await image(`${server.base}/${USER}.${active.url.split('.').at(-1)}?s=${active.width}&d=404`);
+        const expected = await image(`${server.base}${active.url}`);
+        expect(served.status).toBe(200);
+        expect(served.etag).toBe(expected.etag);
+        expect(await meanDifference(served.bytes, expected.bytes)).toBeLessThan(3);
+      } else {
+        expect((await image(`${server.base}/${USER}?d=404`)).status).toBe(404);
+      }
+
+      // The sweeper (every second, grace 0) collects the orphans, and housekeeping the stale temp file.
+      const swept = await eventually(async () => !(await exists(masterPath(dataDir, USER, orphan)))
+        && !(await exists(staleTemp))
+        && (await metricValue(server.base, 'onepic_orphan_blobs_collected_total')) > collectedBefore, 15_000);
+      expect(swept, `planted orphan ${orphan} and stale temp file collected:\n${server.output()}`).toBe(true);
+      stored = await readStoredState(dataDir, USER);
+      const referenced = new Set(stored.pictures.map((p) => p.hash));
+      for (const hash of await groupsWithFiles(USER)) expect(referenced.has(hash), `blob group ${hash} is referenced`).toBe(true);
+      for (const p of stored.pictures) expect(await exists(masterPath(dataDir, USER, p.hash)), `master of ${p.id} after the sweep`).toBe(true);
+      for (const p of acknowledged.values()) expect((await image(`${server.base}${p.url}`)).status, `${p.url} after the sweep`).toBe(200);
+
+      await server.kill();
+    }
+    expect(acknowledged.size).toBeGreaterThanOrEqual(CYCLES * KILL_AFTER);
+  }, 80_000);
+});

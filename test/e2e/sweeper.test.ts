@@ -1,0 +1,133 @@
+import { access } from 'node:fs/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { meanDifference } from '../fixtures/images.js';
+import {
+  distinctJpeg, eventually, masterPath, metricValue, plantOrphan, readStoredState, register, removeDataDir, startServer,
+  tempDataDir, upload, type RunningServer,
+} from './server.js';
+
+/**
+ * The orphan sweeper: it spares a blob younger than the grace (it may belong to an upload in
+ * flight) and collects it once the grace is 0; and removing one of two pictures that share a
+ * master (identical bytes) leaves the other one whole.
+ */
+
+interface Picture { id: string; url: string; width: number; active: boolean }
+
+const servers: RunningServer[] = [];
+const dirs: string[] = [];
+
+afterAll(async () => {
+  for (const s of servers) await s.kill();
+  for (const d of dirs) await removeDataDir(d);
+});
+
+async function boot(dataDir: string, graceSeconds: number): Promise<RunningServer> {
+  const server = await startServer({
+    dataDir, env: { ONEPIC_SWEEP_INTERVAL_SECONDS: '1', ONEPIC_SWEEP_GRACE_SECONDS: String(graceSeconds), ONEPIC_LOG_LEVEL: 'info' },
+  });
+  servers.push(server);
+  return server;
+}
+
+/** How many sweeps the server has logged as done. */
+const sweepsDone = (server: RunningServer) => server.output().split('\n').filter((l) => l.includes('orphan sweep done')).length;
+
+/** Waits until `count` more sweeps than now have completed. */
+async function moreSweeps(server: RunningServer, count: number): Promise<void> {
+  const target = sweepsDone(server) + count;
+  expect(await eventually(() => sweepsDone(server) >= target, 10_000), `${count} more sweeps:\n${server.output()}`).toBe(true);
+}
+
+const exists = (file: string) => access(file).then(() => true, () => false);
+
+async function image(url: string): Promise<{ status: number; etag: string | null; bytes: Buffer }> {
+  const res = await fetch(url);
+  return { status: res.status, etag: res.headers.get('etag'), bytes: Buffer.from(await res.arrayBuffer()) };
+}
+
+async function call(server: RunningServer, token: string, method: string, pathname: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${server.base}${pathname}`, {
+    method, body: body === undefined ? undefined : JSON.stringify(body),
+    headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+async function uploaded(server: RunningServer, user: string, token: string, bytes: Buffer, query = ''): Promise<Picture> {
+  const res = await upload(server.base, user, token, bytes, query);
+  expect(res.status).toBe(201);
+  return (await res.json()) as Picture;
+}
+
+/** `/{username}` serves exactly `picture` (the rendition its url names). */
+async function expectServes(server: RunningServer, user: string, picture: Picture): Promise<void> {
+  const served = await image(`${server.base}/${user}.${picture.url.split('.').at(-1)}?s=${picture.width}&d=404`);
+  const expected = await image(`${server.base}${picture.url}`);
+  expect(expected.status).toBe(200);
+  expect(served.status).toBe(200);
+  expect(served.etag).toBe(expected.etag);
+  expect(await meanDifference(served.bytes, expected.bytes)).toBeLessThan(3);
+}
+
+describe('orphan sweeper', () => {
+  it('spares an orphan younger than the grace, and collects it with a grace of 0', async () => {
+    const user = 'sweepy';
+    const dataDir = await tempDataDir();
+    dirs.push(dataDir);
+    // Planted before the server starts, so that every sweep of the first server sees it.
+    const orphan = await plantOrphan(dataDir, user);
+
+    const patient = await boot(dataDir, 3600);
+    const token = await register(patient.base, user);
+    const kept = await uploaded(patient, user, token, await distinctJpeg(1), '?active=true');
+    await moreSweeps(patient, 2);
+    expect(await exists(masterPath(dataDir, user, orphan)), 'an orphan within the grace survives sweeps').toBe(true);
+    expect(await metricValue(patient.base, 'onepic_orphan_blobs_collected_total')).toBe(0);
+    expect(await patient.stop()).toBe(0);
+
+    const eager = await boot(dataDir, 0);
+    expect(await eventually(async () => !(await exists(masterPath(dataDir, user, orphan))), 10_000), 'orphan collected with grace 0').toBe(true);
+    expect(await metricValue(eager.base, 'onepic_orphan_blobs_collected_total')).toBeGreaterThanOrEqual(1);
+    // The referenced master survives the same sweeps.
+    await moreSweeps(eager, 1);
+    const stored = await readStoredState(dataDir, user);
+    expect(stored.pictures.map((p) => p.id)).toEqual([kept.id]);
+    expect(await exists(masterPath(dataDir, user, stored.pictures[0]!.hash))).toBe(true);
+    await expectServes(eager, user, kept);
+  }, 40_000);
+
+  it('deleting one of two pictures that share a master leaves the other served, even with a grace of 0', async () => {
+    const user = 'sharer';
+    const dataDir = await tempDataDir();
+    dirs.push(dataDir);
+    const server = await boot(dataDir, 0);
+    const token = await register(server.base, user);
+    const bytes = await distinctJpeg(2);
+    const first = await uploaded(server, user, token, bytes);
+    const second = await uploaded(server, user, token, bytes);
+    const other = await uploaded(server, user, token, await distinctJpeg(3));
+    const stored = await readStoredState(dataDir, user);
+    const hashOf = (id: string) => stored.pictures.find((p) => p.id === id)!.hash;
+    expect(hashOf(first.id), 'identical bytes share one master').toBe(hashOf(second.id));
+    expect(second.url).toBe(first.url);
+    const shared = masterPath(dataDir, user, hashOf(first.id));
+
+    expect((await call(server, token, 'PUT', `/api/v1/users/${user}/active`, { pictureId: second.id })).status).toBe(200);
+    expect((await call(server, token, 'DELETE', `/api/v1/users/${user}/pictures/${first.id}`)).status).toBe(204);
+    expect(await exists(shared), 'the shared master outlives the delete').toBe(true);
+    await expectServes(server, user, second);
+    await moreSweeps(server, 2);
+    expect(await exists(shared), 'the shared master outlives the sweeps').toBe(true);
+    expect((await call(server, token, 'GET', `/api/v1/users/${user}/pictures/${second.id}`)).status).toBe(200);
+    await expectServes(server, user, second);
+
+    // Once no picture names it, it goes (at once, or at the next sweep), and the other master stays.
+    expect((await call(server, token, 'DELETE', `/api/v1/users/${user}/pictures/${second.id}`)).status).toBe(204);
+    expect(await eventually(async () => !(await exists(shared)), 10_000), 'unreferenced master collected').toBe(true);
+    expect((await image(`${server.base}/${user}?d=404`)).status).toBe(404);
+    expect(await exists(masterPath(dataDir, user, hashOf(other.id)))).toBe(true);
+    expect((await image(`${server.base}${other.url}`)).status).toBe(200);
+  }, 40_000);
+});
