@@ -75,7 +75,9 @@ export async function start(): Promise<void> {
   }
 
   const sweep = async () => {
-    const result = await sweepOrphans(store, blobs, { graceMs: config.sweeper.graceMs, onRemoved: () => metrics.orphansCollected.inc() });
+    const result = await sweepOrphans(store, blobs, {
+      graceMs: config.sweeper.graceMs, locks: pictures.locks, onRemoved: () => metrics.orphansCollected.inc(),
+    });
     await housekeeping(config.sweeper.graceMs);
     log.info(result, 'orphan sweep done');
   };

@@ -5,7 +5,9 @@ import type { Metrics } from '../metrics/metrics.js';
 /**
  * username -> what `/{username}` serves, with a TTL that is the cross-node staleness bound: a
  * node that did not take a change serves the previous picture for at most `ttlMs` (plus one
- * store read). The node that takes a change overwrites its own entry at once.
+ * store read). The node that takes a change drops its own entry at once (cancelling any read in
+ * flight), so its next read loads what was committed: writing the state it computed instead
+ * could let a slower, older change overwrite a newer one.
  *
  * Expired entries are kept (`noDeleteOnStaleGet`) but not served while the store answers; when
  * the store fails, the last known value is served instead of an error (availability over
@@ -49,11 +51,12 @@ export class ActiveCache {
     return (await this.lru.fetch(username)) ?? this.store.getActive(username);
   }
 
-  /** After a change on this node: the next read here serves the new state. Cancels in-flight reads. */
+  /** Seeds an entry (tests, warm-up). Cancels in-flight reads of it. */
   set(username: string, value: ActiveLookup): void {
     this.lru.set(username, value);
   }
 
+  /** After a change on this node: the next read here loads the committed state. Cancels in-flight reads. */
   forget(username: string): void {
     this.lru.delete(username);
   }
