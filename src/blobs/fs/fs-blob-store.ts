@@ -4,7 +4,7 @@ import { access, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink
 import { dirname, join, resolve } from 'node:path';
 import { StoreUnavailableError } from '../../domain/errors.js';
 import type { BlobInfo, BlobStore } from '../port.js';
-import { checkDeletePrefix, checkKey, checkListPrefix, splitPrefix } from './fs-keys.js';
+import { checkDeletePrefix, checkKey, checkListPrefix, splitPrefix } from '../keys.js';
 
 export interface FsBlobStoreOptions {
   /** The directory that holds the blobs; created if missing. */

@@ -1,10 +1,11 @@
 /**
- * Blob keys become file paths, so they are checked strictly before they reach the filesystem:
- * a bad key is a bug in the caller (keys are built by domain/keys.ts), never user input, and
+ * Blob keys are checked strictly, and alike by every backend: the filesystem store turns them
+ * into paths, and one rule for all keeps blobs movable between backends (fs to S3 and back).
+ * A bad key is a bug in the caller (keys are built by domain/keys.ts), never user input, and
  * fails loudly with a plain Error rather than being mapped to a client-visible status.
  *
  * A segment may not start with '.': that rules out '.' and '..' (no escape from the root),
- * and keeps the store's own `.tmp/` directory out of the key space.
+ * and keeps the filesystem store's own `.tmp/` directory out of the key space.
  */
 const SEGMENT = /^[a-z0-9_-][a-z0-9._-]{0,254}$/;
 /** The unfinished last part of a list prefix: `a/h1` lists `a/h1/...` and `a/h10/...`. */
