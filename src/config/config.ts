@@ -29,6 +29,7 @@ const schema = {
   ONEPIC_S3_BUCKET: [z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name'), 'onepic'],
   ONEPIC_S3_REGION: [z.string().min(1), 'us-east-1'],
   ONEPIC_S3_FORCE_PATH_STYLE: [bool, 'true'],
+  ONEPIC_S3_PREFIX: [z.string().regex(/^(?:[a-z0-9][a-z0-9._-]*\/)*$/, 'expected empty or path segments each ending with "/"'), ''],
 
   ONEPIC_PUBLIC_URL: [url.optional(), undefined],
   ONEPIC_CACHE_MAX_AGE: [int(0, 31_536_000), '60'],

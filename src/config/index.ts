@@ -10,7 +10,11 @@ export type MetadataConfig =
 
 export type BlobsConfig =
   | { kind: 'fs'; root: string }
-  | { kind: 's3'; endpoint: string | undefined; bucket: string; region: string; forcePathStyle: boolean };
+  | {
+      kind: 's3'; endpoint: string | undefined; bucket: string; region: string; forcePathStyle: boolean;
+      /** Prepended to every key, so several deployments (or test runs) can share one bucket. */
+      prefix: string;
+    };
 
 export interface ReadPathConfig {
   /** Cache-Control max-age of `/{username}`, seconds. */
@@ -65,7 +69,7 @@ function toConfig(e: Env): Config {
         },
     blobs: e.ONEPIC_BLOBS === 'fs'
       ? { kind: 'fs', root: path.join(dataDir, 'blobs') }
-      : { kind: 's3', endpoint: e.ONEPIC_S3_ENDPOINT, bucket: e.ONEPIC_S3_BUCKET, region: e.ONEPIC_S3_REGION, forcePathStyle: e.ONEPIC_S3_FORCE_PATH_STYLE },
+      : { kind: 's3', endpoint: e.ONEPIC_S3_ENDPOINT, bucket: e.ONEPIC_S3_BUCKET, region: e.ONEPIC_S3_REGION, forcePathStyle: e.ONEPIC_S3_FORCE_PATH_STYLE, prefix: e.ONEPIC_S3_PREFIX },
     read: {
       maxAgeSeconds: e.ONEPIC_CACHE_MAX_AGE, staleWhileRevalidateSeconds: e.ONEPIC_CACHE_STALE_WHILE_REVALIDATE,
       defaultSize: e.ONEPIC_DEFAULT_SIZE, maxSize: e.ONEPIC_MAX_SIZE,
