@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { backendEnv } from './backends.js';
 
 /**
  * A real OnePic server, the built one (`dist/main.js`, as `npm start` runs it), in a child
@@ -45,6 +46,7 @@ export async function startServer(opts: { env?: Record<string, string>; dataDir?
   const port = await freePort();
   const env: Record<string, string> = {
     PORT: String(port), HOST: '127.0.0.1', ONEPIC_DATA_DIR: dataDir, ONEPIC_LOG_LEVEL: 'warn', ONEPIC_WORKERS: '2',
+    ...backendEnv(dataDir),
     ...opts.env,
   };
   const proc = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs the integration suites against the local services started by `npm run services:up`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [[ ! -f .services/env ]]; then
+  echo "test:integration needs the local services: run 'npm run services:up' first (.services/env is missing)." >&2
+  exit 2
+fi
+# shellcheck disable=SC1091
+source .services/env
+npm run build --silent
+exec npx vitest run --config vitest.integration.config.ts "$@"
