@@ -81,7 +81,7 @@ export class Pictures {
     // Under the master's lock, no delete or sweep on this node can remove it between these steps.
     await this.locks.run(masterPrefix(principal.username, hash), async () => {
       await this.blobs.put(key, processed.master, FORMAT_CONTENT_TYPE[processed.format]);
-      if (!(await this.store.insertPicture(picture, opts.makeActive))) throw userNotFound();
+      if (!(await this.store.insertPicture(picture, { uid: principal.uid, makeActive: opts.makeActive }))) throw userNotFound();
       // A cleanup on another node sharing the blob store may have removed the blob between our put
       // and our insert; now that the insert makes it referenced, put it back if it is gone.
       if (!(await this.blobs.head(key))) await this.blobs.put(key, processed.master, FORMAT_CONTENT_TYPE[processed.format]);

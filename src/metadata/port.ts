@@ -72,9 +72,12 @@ export interface MetadataStore {
 
   /**
    * Adds a picture, and when `makeActive` also points the user's active picture at it, in one
-   * atomic step. Returns false when the user does not exist (e.g. deleted concurrently).
+   * atomic step. Returns false when the user does not exist or is no longer the account `uid`
+   * names (deleted concurrently, perhaps registered again under the same name): the uploader's
+   * picture must not land in a successor's account. The uid is also what Cassandra can put in
+   * the condition of its single conditional write (`IF uid = ?` on a static column).
    */
-  insertPicture(picture: PictureRecord, makeActive: boolean): Promise<boolean>;
+  insertPicture(picture: PictureRecord, opts: { uid: string; makeActive: boolean }): Promise<boolean>;
   /** Newest first. */
   listPictures(username: string): Promise<PictureRecord[]>;
   getPicture(username: string, id: string): Promise<PictureRecord | null>;

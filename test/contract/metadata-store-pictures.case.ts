@@ -10,7 +10,7 @@ export function describePictureCases(getStore: () => MetadataStore, userWithPict
     it('inserts a picture and reads every field back', async () => {
       const { user } = await userWithPictures(0);
       const picture = newPicture(user.username, { label: 'beach', format: 'png', hasAlpha: true, width: 64, height: 64, bytes: 999 });
-      expect(await store().insertPicture(picture, false)).toBe(true);
+      expect(await store().insertPicture(picture, { uid: user.uid, makeActive: false })).toBe(true);
       expect(await store().getPicture(user.username, picture.id)).toEqual(picture);
       expect((await store().getUser(user.username))?.activePictureId).toBeNull();
     });
@@ -21,12 +21,23 @@ export function describePictureCases(getStore: () => MetadataStore, userWithPict
     });
 
     it('refuses a picture for a user that does not exist', async () => {
-      const username = newUser().username;
-      const picture = newPicture(username);
-      expect(await store().insertPicture(picture, true)).toBe(false);
-      expect(await store().getPicture(username, picture.id)).toBeNull();
-      expect(await store().listPictures(username)).toEqual([]);
-      expect(await store().getUser(username)).toBeNull();
+      const user = newUser();
+      const picture = newPicture(user.username);
+      expect(await store().insertPicture(picture, { uid: user.uid, makeActive: true })).toBe(false);
+      expect(await store().getPicture(user.username, picture.id)).toBeNull();
+      expect(await store().listPictures(user.username)).toEqual([]);
+      expect(await store().getUser(user.username)).toBeNull();
+    });
+
+    it('refuses a picture for a deleted account whose name was registered again', async () => {
+      const { user } = await userWithPictures(0);
+      await store().deleteUser(user.username);
+      const again = { ...newUser(), username: user.username };
+      await store().createUser(again);
+      const picture = newPicture(user.username);
+      expect(await store().insertPicture(picture, { uid: user.uid, makeActive: true })).toBe(false);
+      expect(await store().listPictures(user.username)).toEqual([]);
+      expect(await store().getActive(user.username)).toEqual({ kind: 'no_active', uid: again.uid });
     });
 
     it('lists newest first, and only the given user', async () => {
@@ -131,7 +142,7 @@ export function describePictureCases(getStore: () => MetadataStore, userWithPict
         const fresh = newPicture(user.username);
         ids.push(fresh.id);
         operations.push(
-          store().insertPicture(fresh, round % 2 === 0),
+          store().insertPicture(fresh, { uid: user.uid, makeActive: round % 2 === 0 }),
           store().setActive(user.username, ids[(round * 5) % ids.length]!),
           store().deletePicture(user.username, ids[(round * 3 + 1) % ids.length]!),
           store().setActive(user.username, fresh.id),

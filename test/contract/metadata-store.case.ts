@@ -30,7 +30,7 @@ export function describeMetadataStoreContract(name: string, factory: MetadataSto
       const pictures: PictureRecord[] = [];
       for (let i = 0; i < count; i++) {
         const picture = newPicture(user.username, { label: `picture ${i}` });
-        expect(await store.insertPicture(picture, i === activeIndex)).toBe(true);
+        expect(await store.insertPicture(picture, { uid: user.uid, makeActive: i === activeIndex })).toBe(true);
         pictures.push(picture);
       }
       return { user, pictures };

@@ -24,7 +24,7 @@ describe('SqliteMetadataStore', () => {
     const token = newToken(user);
     const first = new SqliteMetadataStore({ path });
     await first.createUser(user);
-    await first.insertPicture(picture, true);
+    await first.insertPicture(picture, { uid: user.uid, makeActive: true });
     await first.putToken(token);
     await first.close();
 

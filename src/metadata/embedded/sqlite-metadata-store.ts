@@ -75,10 +75,10 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.run(() => void this.sql.deleteToken.run(tokenHash));
   }
 
-  insertPicture(picture: PictureRecord, makeActive: boolean): Promise<boolean> {
+  insertPicture(picture: PictureRecord, opts: { uid: string; makeActive: boolean }): Promise<boolean> {
     return this.run(this.tx(() => {
-      if (this.sql.insertPicture.run(pictureParams(picture)).changes === 0) return false;
-      if (makeActive) this.sql.pointActive.run(picture.id, picture.username);
+      if (this.sql.insertPicture.run({ ...pictureParams(picture), uid: opts.uid }).changes === 0) return false;
+      if (opts.makeActive) this.sql.pointActive.run(picture.id, picture.username);
       return true;
     }));
   }
@@ -193,10 +193,10 @@ function prepareStatements(db: Database.Database) {
     getToken: p('SELECT * FROM tokens WHERE token_hash = ? AND expires_at > ?'),
     deleteToken: p('DELETE FROM tokens WHERE token_hash = ?'),
     purgeExpiredTokens: p('DELETE FROM tokens WHERE username = ? AND expires_at <= ?'),
-    // Selecting from users makes "the user exists" part of the insert itself.
+    // Selecting from users makes "this very account exists" part of the insert itself.
     insertPicture: p(`INSERT INTO pictures (${PICTURE_COLUMNS})
                       SELECT @username, @id, @label, @hash, @format, @has_alpha, @width, @height, @bytes, @created_at
-                      FROM users WHERE username = @username`),
+                      FROM users WHERE username = @username AND uid = @uid`),
     listPictures: p(`SELECT ${PICTURE_COLUMNS} FROM pictures WHERE username = ? ORDER BY id DESC`),
     getPicture: p(`SELECT ${PICTURE_COLUMNS} FROM pictures WHERE username = ? AND id = ?`),
     updateLabel: p(`UPDATE pictures SET label = ? WHERE username = ? AND id = ? RETURNING ${PICTURE_COLUMNS}`),
