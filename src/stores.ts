@@ -2,6 +2,7 @@ import type { BlobStore } from './blobs/port.js';
 import { FsBlobStore } from './blobs/fs/fs-blob-store.js';
 import { S3BlobStore } from './blobs/s3/s3-blob-store.js';
 import type { BlobsConfig, MetadataConfig } from './config/index.js';
+import { CassandraMetadataStore } from './metadata/cassandra/cassandra-metadata-store.js';
 import { SqliteMetadataStore } from './metadata/embedded/sqlite-metadata-store.js';
 import type { MetadataStore } from './metadata/port.js';
 
@@ -11,7 +12,7 @@ export async function openMetadataStore(config: MetadataConfig): Promise<Metadat
     case 'embedded':
       return new SqliteMetadataStore({ path: config.path });
     case 'cassandra':
-      throw new Error('ONEPIC_METADATA=cassandra: the Cassandra backend is not in this build yet; use embedded.');
+      return CassandraMetadataStore.open(config);
   }
 }
 

@@ -1,0 +1,2 @@
+export { CassandraMetadataStore } from './cassandra-metadata-store.js';
+export type { CassandraStoreConfig } from './client.js';
