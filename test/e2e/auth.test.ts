@@ -1,7 +1,8 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RED } from '../fixtures/images.js';
-import { api, countRows, expectError, getImage } from './helpers.js';
+import { api, expectError, getImage } from './helpers.js';
+import { closeInspectors, countRows } from './inspect.js';
 import { register, removeDataDir, startServer, upload, type RunningServer } from './server.js';
 
 /**
@@ -33,6 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   expect(await server.stop()).toBe(0);
+  await closeInspectors();
   await removeDataDir(server.dataDir);
 });
 
@@ -73,7 +75,7 @@ async function expectVictimUntouched(): Promise<void> {
   expect(list.status).toBe(200);
   expect(list.body.pictures).toHaveLength(1);
   expect(list.body.pictures[0]).toMatchObject({ id: victimPicture.id, label: 'mine', active: true });
-  expect(countRows(server.dataDir, 'users', 'victim')).toBe(1);
+  expect(await countRows(server.dataDir, 'users', 'victim')).toBe(1);
   expect((await getImage(`${base}/victim`)).status).toBe(200);
 }
 
@@ -119,7 +121,7 @@ describe('403 forbidden', () => {
     }
     await expectVictimUntouched();
     // The intruder got nothing stored under their own name either.
-    expect(countRows(server.dataDir, 'pictures', 'intruder')).toBe(0);
+    expect(await countRows(server.dataDir, 'pictures', 'intruder')).toBe(0);
   });
 
   it('refuses it in any letter case of the path\'s name, and for users that do not exist', async () => {

@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import { readdir } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
@@ -7,7 +6,8 @@ import { expect } from 'vitest';
 
 /**
  * Shared helpers of the end-to-end suites: JSON calls to the management API, raw HTTP for what
- * fetch cannot do, and read-only looks into a server's data directory.
+ * fetch cannot do, and listFiles for the few looks into a data directory that only the filesystem
+ * blob store has (what a server stored is read through inspect.ts, whatever its backends).
  */
 
 export const auth = (token: string): Record<string, string> => ({ Authorization: `Bearer ${token}` });
@@ -87,26 +87,6 @@ export function rawRequest(
   });
 }
 
-/** Rows of the user's pictures in the server's SQLite file, read without disturbing the server. */
-export function pictureRows(dataDir: string, username: string): Array<{ id: string; hash: string }> {
-  const db = new Database(path.join(dataDir, 'metadata.sqlite'), { readonly: true, fileMustExist: true });
-  try {
-    return db.prepare('SELECT id, hash FROM pictures WHERE username = ? ORDER BY id').all(username) as Array<{ id: string; hash: string }>;
-  } finally {
-    db.close();
-  }
-}
-
-/** Counts rows of `table` with this username. */
-export function countRows(dataDir: string, table: 'users' | 'pictures' | 'tokens', username: string): number {
-  const db = new Database(path.join(dataDir, 'metadata.sqlite'), { readonly: true, fileMustExist: true });
-  try {
-    return (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE username = ?`).get(username) as { n: number }).n;
-  } finally {
-    db.close();
-  }
-}
-
 /** Every file under `dir`, as paths relative to it, sorted; [] when `dir` does not exist. */
 export async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -127,9 +107,6 @@ export async function listFiles(dir: string): Promise<string[]> {
   await walk(dir);
   return out.sort();
 }
-
-/** The blob files of one user (masters and renditions), relative to `<dataDir>/blobs/<username>`. */
-export const userBlobs = (dataDir: string, username: string) => listFiles(path.join(dataDir, 'blobs', username));
 
 /** A multipart/form-data body with the given fields. */
 export function multipart(fields: Array<{ name: string; value: Buffer | string; filename?: string; contentType?: string }>): {

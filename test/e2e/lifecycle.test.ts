@@ -4,7 +4,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BLUE, GREEN, RED, near, phoneJpeg, pixelAt } from '../fixtures/images.js';
-import { api, countRows, getImage, rawRequest, userBlobs } from './helpers.js';
+import { api, getImage, rawRequest } from './helpers.js';
+import { closeInspectors, countRows, userBlobs } from './inspect.js';
 import { register, removeDataDir, startServer, tempDataDir, upload, type RunningServer } from './server.js';
 
 /**
@@ -17,6 +18,7 @@ const MAIN = path.resolve(import.meta.dirname, '../../dist/main.js');
 const dirs: string[] = [];
 
 afterAll(async () => {
+  await closeInspectors();
   for (const dir of dirs) await removeDataDir(dir);
 });
 
@@ -195,7 +197,7 @@ describe('account deletion with the default sweep grace', () => {
       expect((await getImage(`${server.base}/gone.webp?s=32`)).status).toBe(200);
       expect((await userBlobs(server.dataDir, 'gone')).length).toBeGreaterThan(0);
       expect((await api(server.base, 'DELETE', '/api/v1/users/gone', { token })).status).toBe(204);
-      expect(countRows(server.dataDir, 'pictures', 'gone')).toBe(0);
+      expect(await countRows(server.dataDir, 'pictures', 'gone')).toBe(0);
       expect(await userBlobs(server.dataDir, 'gone')).toEqual([]);
     } finally {
       expect(await server.stop()).toBe(0);

@@ -1,9 +1,9 @@
-import { access } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { meanDifference } from '../fixtures/images.js';
 import {
-  distinctJpeg, masterPath, readStoredState, register, removeDataDir, startServer, upload, type RunningServer,
+  distinctJpeg, register, removeDataDir, startServer, upload, type RunningServer,
 } from './server.js';
+import { closeInspectors, masterExists, readStoredState } from './inspect.js';
 
 /**
  * Many clients change one user's pictures at once: uploads (several of identical bytes, which
@@ -63,6 +63,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.kill();
+  await closeInspectors();
   if (server) await removeDataDir(server.dataDir);
 });
 
@@ -155,7 +156,7 @@ describe('concurrent changes to one user', () => {
     expect(stored.active ?? null).toBe(user.body.active?.id ?? null);
     if (stored.active !== null) expect(stored.pictures.map((p) => p.id)).toContain(stored.active);
     for (const p of stored.pictures) {
-      await expect(access(masterPath(server.dataDir, USER, p.hash)), `master of ${p.id}`).resolves.toBeUndefined();
+      expect(await masterExists(server.dataDir, USER, p.hash), `master of ${p.id}`).toBe(true);
     }
     for (const p of pictures) expect((await image(p.url)).status, `${p.url} of ${p.id}`).toBe(200);
 
@@ -220,7 +221,7 @@ describe('concurrent changes to one user', () => {
       for (const p of again) {
         const row = stored.pictures.find((r) => r.id === p.id);
         expect(row, p.id).toBeDefined();
-        const present = await access(masterPath(server.dataDir, user, row!.hash)).then(() => true, () => false);
+        const present = await masterExists(server.dataDir, user, row!.hash);
         const served = (await image(p.url)).status;
         if (!present || served !== 200) missing.push(`${p.id}: master ${present ? 'present' : 'missing'}, ${p.url} ${served}`);
       }

@@ -95,7 +95,7 @@ export function upload(base: string, username: string, token: string, bytes: Uin
   });
 }
 
-// ---- Helpers of the race, crash and sweeper suites: distinct images and looks into the data dir ----
+// ---- Helpers of the race, crash and sweeper suites: distinct images, metrics, polling ----
 
 /** Well separated colours: any two differ by more than 60 on average per channel. */
 const PALETTE: ReadonlyArray<readonly [number, number, number]> = [
@@ -117,48 +117,6 @@ export async function distinctJpeg(seed: number, side = 96): Promise<Buffer> {
     pixels[i] = Math.max(0, Math.min(255, base[i % 3]! + (x % 25) - 12));
   }
   return sharp(pixels, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
-}
-
-export interface StoredState {
-  /** users.active_picture_id of the user (undefined: no such user). */
-  active: string | null | undefined;
-  pictures: Array<{ id: string; hash: string; format: string; width: number }>;
-}
-
-/** The user's row and picture rows, read from the SQLite file through a read-only connection. */
-export async function readStoredState(dataDir: string, username: string): Promise<StoredState> {
-  const { default: Database } = await import('better-sqlite3');
-  const db = new Database(path.join(dataDir, 'metadata.sqlite'), { readonly: true, fileMustExist: true });
-  try {
-    const user = db.prepare('SELECT active_picture_id AS active FROM users WHERE username = ?').get(username) as { active: string | null } | undefined;
-    const pictures = db.prepare('SELECT id, hash, format, width FROM pictures WHERE username = ? ORDER BY id').all(username) as StoredState['pictures'];
-    return { active: user?.active, pictures };
-  } finally {
-    db.close();
-  }
-}
-
-export const masterPath = (dataDir: string, username: string, hash: string): string =>
-  path.join(dataDir, 'blobs', username, hash, 'master');
-
-/** The `<hash>` directories under `<dataDir>/blobs/<username>/`, sorted. */
-export async function blobGroups(dataDir: string, username: string): Promise<string[]> {
-  const { readdir } = await import('node:fs/promises');
-  const entries = await readdir(path.join(dataDir, 'blobs', username), { withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
-}
-
-/**
- * Writes `<dataDir>/blobs/<username>/<random 32-hex>/master`, what a crash between the blob put
- * and the metadata insert leaves behind. Returns the hash.
- */
-export async function plantOrphan(dataDir: string, username: string, bytes: Uint8Array = Buffer.from('orphan master')): Promise<string> {
-  const { mkdir, writeFile } = await import('node:fs/promises');
-  const { randomBytes } = await import('node:crypto');
-  const hash = randomBytes(16).toString('hex');
-  await mkdir(path.dirname(masterPath(dataDir, username, hash)), { recursive: true });
-  await writeFile(masterPath(dataDir, username, hash), bytes);
-  return hash;
 }
 
 /** The value of a counter (without labels) in the server's /metrics; 0 when absent. */

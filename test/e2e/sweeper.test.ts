@@ -1,10 +1,9 @@
-import { access } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { meanDifference } from '../fixtures/images.js';
 import {
-  distinctJpeg, eventually, masterPath, metricValue, plantOrphan, readStoredState, register, removeDataDir, startServer,
-  tempDataDir, upload, type RunningServer,
+  distinctJpeg, eventually, metricValue, register, removeDataDir, startServer, tempDataDir, upload, type RunningServer,
 } from './server.js';
+import { closeInspectors, masterExists, plantOrphan, readStoredState } from './inspect.js';
 
 /**
  * The orphan sweeper: it spares a blob younger than the grace (it may belong to an upload in
@@ -19,6 +18,7 @@ const dirs: string[] = [];
 
 afterAll(async () => {
   for (const s of servers) await s.kill();
+  await closeInspectors();
   for (const d of dirs) await removeDataDir(d);
 });
 
@@ -38,8 +38,6 @@ async function moreSweeps(server: RunningServer, count: number): Promise<void> {
   const target = sweepsDone(server) + count;
   expect(await eventually(() => sweepsDone(server) >= target, 10_000), `${count} more sweeps:\n${server.output()}`).toBe(true);
 }
-
-const exists = (file: string) => access(file).then(() => true, () => false);
 
 async function image(url: string): Promise<{ status: number; etag: string | null; bytes: Buffer }> {
   const res = await fetch(url);
@@ -83,18 +81,18 @@ describe('orphan sweeper', () => {
     const token = await register(patient.base, user);
     const kept = await uploaded(patient, user, token, await distinctJpeg(1), '?active=true');
     await moreSweeps(patient, 2);
-    expect(await exists(masterPath(dataDir, user, orphan)), 'an orphan within the grace survives sweeps').toBe(true);
+    expect(await masterExists(dataDir, user, orphan), 'an orphan within the grace survives sweeps').toBe(true);
     expect(await metricValue(patient.base, 'onepic_orphan_blobs_collected_total')).toBe(0);
     expect(await patient.stop()).toBe(0);
 
     const eager = await boot(dataDir, 0);
-    expect(await eventually(async () => !(await exists(masterPath(dataDir, user, orphan))), 10_000), 'orphan collected with grace 0').toBe(true);
+    expect(await eventually(async () => !(await masterExists(dataDir, user, orphan)), 10_000), 'orphan collected with grace 0').toBe(true);
     expect(await metricValue(eager.base, 'onepic_orphan_blobs_collected_total')).toBeGreaterThanOrEqual(1);
     // The referenced master survives the same sweeps.
     await moreSweeps(eager, 1);
     const stored = await readStoredState(dataDir, user);
     expect(stored.pictures.map((p) => p.id)).toEqual([kept.id]);
-    expect(await exists(masterPath(dataDir, user, stored.pictures[0]!.hash))).toBe(true);
+    expect(await masterExists(dataDir, user, stored.pictures[0]!.hash)).toBe(true);
     await expectServes(eager, user, kept);
   }, 40_000);
 
@@ -112,22 +110,22 @@ describe('orphan sweeper', () => {
     const hashOf = (id: string) => stored.pictures.find((p) => p.id === id)!.hash;
     expect(hashOf(first.id), 'identical bytes share one master').toBe(hashOf(second.id));
     expect(second.url).toBe(first.url);
-    const shared = masterPath(dataDir, user, hashOf(first.id));
+    const shared = hashOf(first.id);
 
     expect((await call(server, token, 'PUT', `/api/v1/users/${user}/active`, { pictureId: second.id })).status).toBe(200);
     expect((await call(server, token, 'DELETE', `/api/v1/users/${user}/pictures/${first.id}`)).status).toBe(204);
-    expect(await exists(shared), 'the shared master outlives the delete').toBe(true);
+    expect(await masterExists(dataDir, user, shared), 'the shared master outlives the delete').toBe(true);
     await expectServes(server, user, second);
     await moreSweeps(server, 2);
-    expect(await exists(shared), 'the shared master outlives the sweeps').toBe(true);
+    expect(await masterExists(dataDir, user, shared), 'the shared master outlives the sweeps').toBe(true);
     expect((await call(server, token, 'GET', `/api/v1/users/${user}/pictures/${second.id}`)).status).toBe(200);
     await expectServes(server, user, second);
 
     // Once no picture names it, it goes (at once, or at the next sweep), and the other master stays.
     expect((await call(server, token, 'DELETE', `/api/v1/users/${user}/pictures/${second.id}`)).status).toBe(204);
-    expect(await eventually(async () => !(await exists(shared)), 10_000), 'unreferenced master collected').toBe(true);
+    expect(await eventually(async () => !(await masterExists(dataDir, user, shared)), 10_000), 'unreferenced master collected').toBe(true);
     expect((await image(`${server.base}/${user}?d=404`)).status).toBe(404);
-    expect(await exists(masterPath(dataDir, user, hashOf(other.id)))).toBe(true);
+    expect(await masterExists(dataDir, user, hashOf(other.id))).toBe(true);
     expect((await image(`${server.base}${other.url}`)).status).toBe(200);
   }, 40_000);
 });
