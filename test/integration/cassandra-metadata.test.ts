@@ -1,0 +1,216 @@
+import { randomBytes } from 'node:crypto';
+import cassandra from 'cassandra-driver';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StoreUnavailableError } from '../../src/domain/errors.js';
+import { CassandraMetadataStore, type CassandraStoreConfig } from '../../src/metadata/cassandra/index.js';
+import type { PictureRecord } from '../../src/metadata/port.js';
+import { newPicture, newToken, newUser, sortById } from '../contract/metadata-fixtures.js';
+import { describeMetadataStoreContract } from '../contract/metadata-store.case.js';
+
+/**
+ * The metadata contract, and what only a real cluster can show (Paxos under contention, TTLs,
+ * partition tombstones), against the Cassandra of `npm run services:up`. Each run works in a
+ * keyspace of its own, dropped at the end. Without Cassandra this file fails: it never skips.
+ */
+const config: CassandraStoreConfig = {
+  contactPoints: (process.env.ONEPIC_CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042').split(',').map((s) => s.trim()),
+  localDataCenter: process.env.ONEPIC_CASSANDRA_LOCAL_DC ?? 'datacenter1',
+  keyspace: `onepic_test_${randomBytes(6).toString('hex')}`,
+  replicationFactor: 1,
+};
+
+/** A raw client, to look at what the store wrote and to drop the keyspace. */
+let raw: cassandra.Client;
+
+beforeAll(async () => {
+  raw = new cassandra.Client({ contactPoints: config.contactPoints, localDataCenter: config.localDataCenter });
+  try {
+    await raw.connect();
+  } catch (err) {
+    await raw.shutdown().catch(() => undefined);
+    throw new Error(
+      `Cassandra is not answering on ${config.contactPoints.join(', ')} (ONEPIC_CASSANDRA_CONTACT_POINTS). ` +
+        `Start it with \`npm run services:up\`: the integration suites need the real services. (${String(err)})`,
+    );
+  }
+  // Migrate once here, so that each case's open() finds the schema in place.
+  await (await CassandraMetadataStore.open(config)).close();
+}, 120_000);
+
+afterAll(async () => {
+  if (!raw) return;
+  await raw.execute(`DROP KEYSPACE IF EXISTS ${config.keyspace}`).catch(() => undefined);
+  await raw.shutdown();
+}, 60_000);
+
+describeMetadataStoreContract('cassandra', async () => ({
+  store: await CassandraMetadataStore.open(config),
+  cleanup: async () => undefined,
+}));
+
+describe('CassandraMetadataStore on a real cluster', () => {
+  const withStore = async (body: (store: CassandraMetadataStore) => Promise<void>) => {
+    const store = await CassandraMetadataStore.open(config);
+    try {
+      await body(store);
+    } finally {
+      await store.close();
+    }
+  };
+
+  it('creates the keyspace with NetworkTopologyStrategy, and opening again keeps the data', async () => {
+    const user = newUser();
+    await withStore(async (store) => void (await store.createUser(user)));
+    await withStore(async (store) => expect(await store.getUser(user.username)).toEqual(user));
+    const row = (await raw.execute('SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?', [config.keyspace])).first();
+    expect(row.get('replication')).toEqual({
+      class: 'org.apache.cassandra.locator.NetworkTopologyStrategy', [config.localDataCenter]: '1',
+    });
+  });
+
+  it('keeps the pointer valid, and accounts for every picture, under heavy concurrent LWTs from two clients', async () => {
+    await withStore(async (a) => withStore(async (b) => {
+      const user = newUser();
+      await a.createUser(user);
+      const inserted: PictureRecord[] = [];
+      const deleted: PictureRecord[] = [];
+      for (let round = 0; round < 3; round++) {
+        const ops: Promise<unknown>[] = [];
+        const ids = () => inserted.map((p) => p.id);
+        for (let i = 0; i < 12; i++) {
+          const store = i % 2 === 0 ? a : b;
+          const fresh = newPicture(user.username);
+          ops.push(store.insertPicture(fresh, { uid: user.uid, makeActive: i % 3 === 0 }).then((ok) => ok && inserted.push(fresh)));
+          const known = ids();
+          if (known.length > 0) {
+            ops.push(store.setActive(user.username, known[(i * 7) % known.length]!));
+            ops.push(store.deletePicture(user.username, known[(i * 5 + round) % known.length]!).then((p) => p && deleted.push(p)));
+          }
+          if (i === 5) ops.push(store.clearActive(user.username));
+        }
+        await Promise.all(ops);
+
+        const remaining = await a.listPictures(user.username);
+        // Every picture inserted is either still listed or was returned by exactly one delete.
+        expect(sortById([...remaining, ...deleted])).toEqual(sortById(inserted));
+        const active = (await b.getUser(user.username))?.activePictureId ?? null;
+        if (active !== null) expect(remaining.map((p) => p.id)).toContain(active);
+        const lookup = await a.getActive(user.username);
+        expect(lookup.kind === 'active' ? lookup.picture.id : null).toBe(active);
+      }
+    }));
+  });
+
+  it('gives a name registered again after deleteUser a fresh partition', async () => {
+    await withStore(async (store) => {
+      const first = newUser();
+      await store.createUser(first);
+      const pictures = [newPicture(first.username), newPicture(first.username)];
+      for (const p of pictures) await store.insertPicture(p, { uid: first.uid, makeActive: true });
+      expect(sortById((await store.deleteUser(first.username)) ?? [])).toEqual(sortById(pictures));
+
+      const again = { ...newUser(), username: first.username };
+      expect(await store.createUser(again)).toBe(true);
+      expect(await store.getUser(again.username)).toEqual(again);
+      // Nothing of the predecessor survives: no picture rows, no pointer, no last insert.
+      const rows = (await raw.execute(`SELECT * FROM ${config.keyspace}.users WHERE username = ?`, [again.username])).rows;
+      expect(rows).toHaveLength(1);
+      expect(rows[0]!.get('picture_id')).toBeNull();
+      expect(rows[0]!.get('active_picture_id')).toBeNull();
+      expect(rows[0]!.get('last_picture_id')).toBeNull();
+      expect(await store.setActive(again.username, pictures[1]!.id)).toBeNull();
+      expect(await store.insertPicture(newPicture(again.username), { uid: first.uid, makeActive: true })).toBe(false);
+      expect(await store.getActive(again.username)).toEqual({ kind: 'no_active', uid: again.uid });
+    });
+  });
+
+  it('lets Cassandra drop a token by its TTL when it expires', async () => {
+    await withStore(async (store) => {
+      const token = { ...newToken(newUser()), expiresAt: new Date(Date.now() + 2_000) };
+      await store.putToken(token);
+      expect(await store.getToken(token.tokenHash)).toEqual(token);
+      const select = `SELECT TTL(username) AS ttl FROM ${config.keyspace}.tokens WHERE token_hash = ?`;
+      expect((await raw.execute(select, [token.tokenHash])).first().get('ttl')).toBeLessThanOrEqual(2);
+
+      await new Promise((resolve) => setTimeout(resolve, 3_200));
+      expect(await store.getToken(token.tokenHash)).toBeNull();
+      // Gone from the table, not merely filtered out by the store.
+      expect((await raw.execute(select, [token.tokenHash])).rowLength).toBe(0);
+    });
+  });
+
+  /**
+   * Fault injection: the next `count` conditional writes (the only calls with a serial
+   * consistency) lose their answer, as a coordinator timeout would, either after Cassandra
+   * applied them or before they reached it.
+   */
+  function loseAnswers(store: CassandraMetadataStore, when: 'after_applying' | 'before_sending', count = 1): void {
+    // The client is private; reaching it here is the price of injecting a lost answer.
+    const client = (store as unknown as { client: cassandra.Client }).client;
+    for (const method of ['execute', 'batch'] as const) {
+      const original = client[method].bind(client) as (...args: unknown[]) => Promise<unknown>;
+      (client as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
+        const options = args.find((a) => typeof a === 'object' && a !== null && 'serialConsistency' in a);
+        if (!options || count === 0) return original(...args);
+        count--;
+        if (when === 'after_applying') await original(...args);
+        throw new cassandra.errors.OperationTimedOutError('injected: the answer was lost', '127.0.0.1:9042');
+      };
+    }
+  }
+
+  it('decides a conditional write whose answer was lost after it applied by a SERIAL read', async () => {
+    await withStore(async (store) => {
+      const user = newUser();
+      loseAnswers(store, 'after_applying');
+      expect(await store.createUser(user)).toBe(true);
+      const [first, second] = [newPicture(user.username), newPicture(user.username)];
+      loseAnswers(store, 'after_applying');
+      expect(await store.insertPicture(first, { uid: user.uid, makeActive: true })).toBe(true);
+      await store.insertPicture(second, { uid: user.uid, makeActive: false });
+      loseAnswers(store, 'after_applying');
+      expect(await store.setActive(user.username, second.id)).toEqual(second);
+      loseAnswers(store, 'after_applying');
+      expect(await store.updateLabel(user.username, first.id, 'renamed')).toEqual({ ...first, label: 'renamed' });
+      loseAnswers(store, 'after_applying');
+      expect(await store.deletePicture(user.username, second.id)).toEqual(second);
+      expect(await store.getActive(user.username)).toEqual({ kind: 'no_active', uid: user.uid });
+      expect(await store.listPictures(user.username)).toEqual([{ ...first, label: 'renamed' }]);
+      loseAnswers(store, 'after_applying');
+      expect(await store.deleteUser(user.username)).toEqual([{ ...first, label: 'renamed' }]);
+      expect(await store.getUser(user.username)).toBeNull();
+    });
+  });
+
+  it('runs a conditional write again when a SERIAL read shows its lost answer was never applied', async () => {
+    await withStore(async (store) => {
+      const user = newUser();
+      loseAnswers(store, 'before_sending');
+      expect(await store.createUser(user)).toBe(true);
+      const picture = newPicture(user.username);
+      loseAnswers(store, 'before_sending', 2);
+      expect(await store.insertPicture(picture, { uid: user.uid, makeActive: true })).toBe(true);
+      expect(await store.listPictures(user.username)).toEqual([picture]);
+      expect(await store.getActive(user.username)).toEqual({ kind: 'active', uid: user.uid, picture });
+    });
+  });
+
+  it('answers 503 rather than guess when a SERIAL read cannot tell whether a lost write applied', async () => {
+    await withStore(async (store) => {
+      const { username, uid } = newUser();
+      await store.createUser({ ...newUser(), username, uid });
+      const [a, b] = [newPicture(username), newPicture(username)];
+      await store.insertPicture(a, { uid, makeActive: true });
+      await store.insertPicture(b, { uid, makeActive: false });
+      // Pointing at `a` afterwards could mean "never applied" or "applied, then overwritten".
+      loseAnswers(store, 'before_sending');
+      await expect(store.setActive(username, b.id)).rejects.toBeInstanceOf(StoreUnavailableError);
+      expect((await store.getUser(username))?.activePictureId).toBe(a.id);
+    });
+  });
+
+  it('answers StoreUnavailableError when no node can be reached', async () => {
+    const nowhere = { ...config, contactPoints: ['127.0.0.1:1'] };
+    await expect(CassandraMetadataStore.open(nowhere)).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+});
