@@ -117,7 +117,7 @@ describe('SIGKILL during uploads, then restart on the same data directory', () =
         staleTemp = await plantTemp(5 * 60_000);
       }
 
-      const server = await boot({ ONEPIC_SWEEP_INTERVAL_SECONDS: '1', ONEPIC_SWEEP_GRACE_SECONDS: '0' });
+      const server = await boot({ ONEPIC_SWEEP_INTERVAL_SECONDS: '1', ONEPIC_SWEEP_GRACE_SECONDS: '0', ONEPIC_LOG_LEVEL: 'info' });
       const collectedBefore = await metricValue(server.base, 'onepic_orphan_blobs_collected_total');
       // Temp files of interrupted puts are the filesystem blob store's own (an S3 put is atomic).
       if (!ON_SERVICES) expect(await exists(ancientTemp), 'open() removes temp files older than 15 minutes').toBe(false);
@@ -156,6 +156,10 @@ describe('SIGKILL during uploads, then restart on the same data directory', () =
         && (ON_SERVICES || !(await exists(staleTemp))) // no temp files in S3, see above
         && (await metricValue(server.base, 'onepic_orphan_blobs_collected_total')) > collectedBefore, 15_000);
       expect(swept, `planted orphan ${orphan} and stale temp file collected:\n${server.output()}`).toBe(true);
+      // The orphan going is not the sweep ending: it removes groups one by one. Every orphan was
+      // there before this server started, so the first sweep that completes has removed them all.
+      const sweepEnded = await eventually(() => server.output().includes('orphan sweep done'), 15_000);
+      expect(sweepEnded, `a sweep completed:\n${server.output()}`).toBe(true);
       stored = await readStoredState(dataDir, USER);
       const referenced = new Set(stored.pictures.map((p) => p.hash));
       for (const hash of await groupsWithFiles(USER)) expect(referenced.has(hash), `blob group ${hash} is referenced`).toBe(true);
