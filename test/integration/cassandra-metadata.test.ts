@@ -101,6 +101,25 @@ describe('CassandraMetadataStore on a real cluster', () => {
     }));
   });
 
+  it('deletes an account\'s tokens with it, and only that account\'s', async () => {
+    await withStore(async (store) => {
+      const first = newUser();
+      await store.createUser(first);
+      const [a, b] = [newToken(first), newToken(first)];
+      await store.putToken(a);
+      await store.putToken(b);
+      // A token of a successor account under the same name, written before the cleanup runs.
+      const successor = newToken({ ...newUser(), username: first.username });
+      await store.putToken(successor);
+      expect(await store.deleteUser(first.username)).toEqual([]);
+      const count = `SELECT COUNT(*) AS n FROM ${config.keyspace}.tokens WHERE username = ? ALLOW FILTERING`;
+      expect(Number((await raw.execute(count, [first.username])).first().get('n'))).toBe(1);
+      expect(await store.getToken(a.tokenHash)).toBeNull();
+      expect(await store.getToken(b.tokenHash)).toBeNull();
+      expect(await store.getToken(successor.tokenHash)).toEqual(successor);
+    });
+  });
+
   it('gives a name registered again after deleteUser a fresh partition', async () => {
     await withStore(async (store) => {
       const first = newUser();

@@ -2,12 +2,14 @@ import cassandra from 'cassandra-driver';
 import type { ActiveLookup, MetadataStore, PictureRecord, TokenRecord, UserRecord } from '../port.js';
 import { createClient, type CassandraStoreConfig } from './client.js';
 import {
-  AGAIN, asStoreError, CONDITIONAL, conditionalWrite, PLAIN_WRITE, READ, SERIAL_READ, withRetries,
+  AGAIN, asStoreError, CONDITIONAL, conditionalWrite, READ, SERIAL_READ, withRetries,
   type Attempt,
 } from './conditional-write.js';
 import { migrate } from './migrate.js';
-import { hasAccount, isPictureRow, pictureSetParams, toPicture, toToken, toUser, ttlSeconds } from './rows.js';
+import { PartitionQueue } from './partition-queue.js';
+import { hasAccount, isPictureRow, pictureSetParams, toPicture, toUser } from './rows.js';
 import { statements, type Statements } from './statements.js';
+import { TokenTable } from './token-table.js';
 
 type Row = cassandra.types.Row;
 type Options = typeof READ | typeof SERIAL_READ;
@@ -19,13 +21,19 @@ type Options = typeof READ | typeof SERIAL_READ;
  * depends on state read first (the picture as read, the uid read), the method is a
  * compare-and-set loop: the write applies only if what was read still holds, else it reads
  * again. A conditional write whose answer is lost is decided by a SERIAL read
- * (conditional-write.ts), never guessed.
+ * (conditional-write.ts), never guessed. This process sends one partition's conditional writes
+ * one at a time (partition-queue.ts), which spares Paxos needless contention.
  */
 export class CassandraMetadataStore implements MetadataStore {
+  private readonly tokens: TokenTable;
+  private readonly queue = new PartitionQueue();
+
   private constructor(
     private readonly client: cassandra.Client,
     private readonly cql: Statements,
-  ) {}
+  ) {
+    this.tokens = new TokenTable(client, cql);
+  }
 
   /** Connects, creates the keyspace and tables if missing; StoreUnavailableError if Cassandra does not answer. */
   static async open(config: CassandraStoreConfig): Promise<CassandraMetadataStore> {
@@ -42,7 +50,7 @@ export class CassandraMetadataStore implements MetadataStore {
 
   createUser(user: UserRecord): Promise<boolean> {
     // A new account starts with no active picture, whatever the record says.
-    return withRetries(() => conditionalWrite(
+    return this.changing(user.username, () => conditionalWrite(
       () => this.client.execute(this.cql.createUser, [user.username, user.uid, user.passwordHash, user.createdAt], CONDITIONAL),
       // Only this write can create an account with this fresh uid. Another uid means the name is
       // taken: the retry's IF NOT EXISTS then answers false.
@@ -57,8 +65,8 @@ export class CassandraMetadataStore implements MetadataStore {
     });
   }
 
-  deleteUser(username: string): Promise<PictureRecord[] | null> {
-    return withRetries(async (): Attempt<PictureRecord[] | null> => {
+  async deleteUser(username: string): Promise<PictureRecord[] | null> {
+    const deleted = await this.changing(username, async (): Attempt<{ uid: string; pictures: PictureRecord[] } | null> => {
       // SERIAL, so that no Paxos round in flight (an insert) is missing from what we report.
       const rows = (await this.client.execute(this.cql.partition, [username], SERIAL_READ)).rows;
       const statics = rows[0];
@@ -74,36 +82,25 @@ export class CassandraMetadataStore implements MetadataStore {
         ], CONDITIONAL),
         async () => ((await this.statics(username, SERIAL_READ))?.get('uid') === uid ? 'not_applied' : 'applied'),
       );
-      return applied === true ? pictures : AGAIN;
+      return applied === true ? { uid, pictures } : AGAIN;
     });
+    if (!deleted) return null;
+    // The account is gone and its tokens with it (authentication checks their uid): failing to
+    // delete them now only leaves them to their TTL, so it must not fail the deletion.
+    await this.tokens.deleteAccountTokens(username, deleted.uid).catch(() => undefined);
+    return deleted.pictures;
   }
 
-  /**
-   * Tokens of a deleted account are not deleted here (the table is keyed by hash alone): they
-   * die with the account because authentication compares their uid with the account's, and
-   * their TTL removes them.
-   */
   putToken(token: TokenRecord): Promise<void> {
-    return this.run(async () => {
-      const ttl = ttlSeconds(token.expiresAt);
-      // Already expired: it could never be read back, and TTL 0 would mean "keep forever".
-      if (ttl <= 0) return;
-      await this.client.execute(this.cql.putToken,
-        [token.tokenHash, token.username, token.uid, token.createdAt, token.expiresAt, ttl], PLAIN_WRITE);
-    });
+    return this.run(() => this.tokens.put(token));
   }
 
   getToken(tokenHash: string): Promise<TokenRecord | null> {
-    return this.run(async () => {
-      const row = await this.one(this.cql.getToken, [tokenHash], READ);
-      // The TTL is rounded up to whole seconds; the exact expiry is the stored one.
-      const token = row ? toToken(row) : null;
-      return token && token.expiresAt.getTime() > Date.now() ? token : null;
-    });
+    return this.run(() => this.tokens.get(tokenHash));
   }
 
   deleteToken(tokenHash: string): Promise<void> {
-    return this.run(async () => void (await this.client.execute(this.cql.deleteToken, [tokenHash], PLAIN_WRITE)));
+    return this.run(() => this.tokens.delete(tokenHash));
   }
 
   insertPicture(picture: PictureRecord, opts: { uid: string; makeActive: boolean }): Promise<boolean> {
@@ -111,7 +108,7 @@ export class CassandraMetadataStore implements MetadataStore {
     const [query, params] = opts.makeActive
       ? [this.cql.insertActivePicture, [...pictureSetParams(picture), id, username, id, opts.uid]]
       : [this.cql.insertPicture, [...pictureSetParams(picture), username, id, opts.uid]];
-    return withRetries(() => conditionalWrite(
+    return this.changing(username, () => conditionalWrite(
       () => this.client.execute(query, params, CONDITIONAL),
       // The id is fresh and unknown to anyone else, so the row exists only if this write made it.
       async () => ((await this.picture(username, id, SERIAL_READ)) ? 'applied' : 'not_applied'),
@@ -129,7 +126,7 @@ export class CassandraMetadataStore implements MetadataStore {
   }
 
   updateLabel(username: string, id: string, label: string): Promise<PictureRecord | null> {
-    return withRetries(async (): Attempt<PictureRecord | null> => {
+    return this.changing(username, async (): Attempt<PictureRecord | null> => {
       const seen = await this.picture(username, id, READ);
       if (!seen) return null;
       const applied = await conditionalWrite(
@@ -146,7 +143,7 @@ export class CassandraMetadataStore implements MetadataStore {
   }
 
   deletePicture(username: string, id: string): Promise<PictureRecord | null> {
-    return withRetries(async (): Attempt<PictureRecord | null> => {
+    return this.changing(username, async (): Attempt<PictureRecord | null> => {
       const row = await this.one(this.cql.pictureWithActive, [username, id], READ);
       if (!row || !isPictureRow(row)) return null;
       const picture = toPicture(username, row);
@@ -166,7 +163,7 @@ export class CassandraMetadataStore implements MetadataStore {
   }
 
   setActive(username: string, id: string): Promise<PictureRecord | null> {
-    return withRetries(async (): Attempt<PictureRecord | null> => {
+    return this.changing(username, async (): Attempt<PictureRecord | null> => {
       const seen = await this.picture(username, id, READ);
       if (!seen) return null;
       // IF label = <seen>: the picture exists at that instant and is the one we return.
@@ -180,7 +177,7 @@ export class CassandraMetadataStore implements MetadataStore {
   }
 
   clearActive(username: string): Promise<boolean> {
-    return withRetries(() => conditionalWrite(
+    return this.changing(username, () => conditionalWrite(
       () => this.client.execute(this.cql.clearActive, [username], CONDITIONAL),
       async () => {
         const statics = await this.statics(username, SERIAL_READ);
@@ -220,6 +217,11 @@ export class CassandraMetadataStore implements MetadataStore {
 
   async close(): Promise<void> {
     await this.client.shutdown();
+  }
+
+  /** A state change of one user's partition: queued behind this process's others, then retried as its attempt asks. */
+  private changing<T>(username: string, attempt: () => Attempt<T>): Promise<T> {
+    return this.queue.run(username, () => withRetries(attempt));
   }
 
   private async one(query: string, params: unknown[], options: Options): Promise<Row | undefined> {

@@ -22,8 +22,9 @@ export interface KeyspaceOptions {
  * picture inserted in between fails that condition instead of being deleted without being
  * reported (its blob would otherwise be left for the sweeper).
  *
- * Tokens are looked up by hash only and expire by TTL, so they live in their own table; writes
- * there are plain (never Paxos), which is safe because no conditional write touches them.
+ * Tokens are looked up by hash and expire by TTL, so they live in their own table, with a list
+ * per account beside it; writes there are plain (never Paxos), which is safe because no
+ * conditional write touches those tables.
  */
 export function schemaStatements(keyspace: string): string[] {
   return [
@@ -51,6 +52,14 @@ export function schemaStatements(keyspace: string): string[] {
        uid        text,
        created_at timestamp,
        expires_at timestamp
+     )`,
+    // A user's tokens by account, so that deleting the account can delete them. Clustered by
+    // uid first: a name registered again lists (and deletes) only its own account's tokens.
+    `CREATE TABLE IF NOT EXISTS ${keyspace}.user_tokens (
+       username   text,
+       uid        text,
+       token_hash text,
+       PRIMARY KEY ((username), uid, token_hash)
      )`,
   ];
 }

@@ -56,6 +56,9 @@ export function statements(ks: string) {
     putToken: `INSERT INTO ${tokens} (token_hash, username, uid, created_at, expires_at) VALUES (?, ?, ?, ?, ?) USING TTL ?`,
     getToken: `SELECT token_hash, username, uid, created_at, expires_at FROM ${tokens} WHERE token_hash = ?`,
     deleteToken: `DELETE FROM ${tokens} WHERE token_hash = ?`,
+    putUserToken: `INSERT INTO ${ks}.user_tokens (username, uid, token_hash) VALUES (?, ?, ?) USING TTL ?`,
+    userTokens: `SELECT token_hash FROM ${ks}.user_tokens WHERE username = ? AND uid = ?`,
+    deleteUserTokens: `DELETE FROM ${ks}.user_tokens WHERE username = ? AND uid = ?`,
 
     ping: 'SELECT release_version FROM system.local',
   };
