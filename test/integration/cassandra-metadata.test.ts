@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import cassandra from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/domain/errors.js';
@@ -228,8 +229,71 @@ describe('CassandraMetadataStore on a real cluster', () => {
     });
   });
 
+  it('answers StoreUnavailableError while Cassandra is unreachable, and recovers without being reopened', async () => {
+    // A TCP relay in front of the shared Cassandra: cutting it looks like the node going away,
+    // without stopping the node other suites are using.
+    const [host, port] = config.contactPoints[0]!.split(':') as [string, string | undefined];
+    const relay = await startRelay(host, Number(port ?? 9042));
+    const store = await CassandraMetadataStore.open({ ...config, contactPoints: [`127.0.0.1:${relay.port}`] });
+    try {
+      const user = newUser();
+      expect(await store.createUser(user)).toBe(true);
+
+      await relay.cut();
+      await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(store.getUser(user.username)).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(store.insertPicture(newPicture(user.username), { uid: user.uid, makeActive: true }))
+        .rejects.toBeInstanceOf(StoreUnavailableError);
+
+      await relay.restore();
+      const deadline = Date.now() + 30_000;
+      while (!(await store.ping().then(() => true, () => false))) {
+        if (Date.now() > deadline) throw new Error('the store did not recover within 30 s of Cassandra coming back');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const picture = newPicture(user.username);
+      expect(await store.insertPicture(picture, { uid: user.uid, makeActive: true })).toBe(true);
+      expect(await store.getActive(user.username)).toEqual({ kind: 'active', uid: user.uid, picture });
+    } finally {
+      await store.close();
+      await relay.close();
+    }
+  }, 60_000);
+
   it('answers StoreUnavailableError when no node can be reached', async () => {
     const nowhere = { ...config, contactPoints: ['127.0.0.1:1'] };
     await expect(CassandraMetadataStore.open(nowhere)).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 });
+
+/** A TCP relay to host:port on a fixed local port that can be cut (every connection dropped) and restored. */
+async function startRelay(host: string, port: number) {
+  const sockets = new Set<net.Socket>();
+  const listen = (listenPort: number) => new Promise<net.Server>((resolve, reject) => {
+    const server = net.createServer((client) => {
+      const upstream = net.connect(port, host);
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on('close', () => sockets.delete(s));
+        s.on('error', () => { client.destroy(); upstream.destroy(); });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    server.once('error', reject);
+    server.listen(listenPort, '127.0.0.1', () => resolve(server));
+  });
+  let server: net.Server | undefined = await listen(0);
+  const relayPort = (server.address() as net.AddressInfo).port;
+  const cut = async () => {
+    const closing = server;
+    server = undefined;
+    for (const s of sockets) s.destroy();
+    await new Promise((resolve) => closing?.close(resolve) ?? resolve(undefined));
+  };
+  return {
+    port: relayPort,
+    cut,
+    restore: async () => { server = await listen(relayPort); },
+    close: cut,
+  };
+}
