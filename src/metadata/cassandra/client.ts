@@ -27,7 +27,9 @@ const CONNECT_TIMEOUT_MS = 5_000;
  * by itself within seconds of Cassandra coming back, without a restart.
  */
 const RECONNECT_BASE_MS = 500;
-const RECONNECT_MAX_MS = 10_000;
+// Capped low: an attempt is one TCP connect to a node, cheap for the node, and the cap is how
+// long writes keep answering 503 after the last of a user's replicas comes back.
+const RECONNECT_MAX_MS = 2_000;
 
 export function createClient(config: CassandraStoreConfig): cassandra.Client {
   return new cassandra.Client({
