@@ -12,9 +12,16 @@ import type { Metrics } from '../metrics/metrics.js';
  * Expired entries are kept (`noDeleteOnStaleGet`) but not served while the store answers; when
  * the store fails, the last known value is served instead of an error (availability over
  * freshness for a public avatar), and the refresh is retried on the next request.
+ *
+ * Metrics: a hit is counted where it is served (peek, or a load that finds a fresh entry); a
+ * miss is counted by the load that reads the store, not by the peek before it, so a request
+ * that peeks and then loads counts once. An expired entry is counted (reason `expire`) when a
+ * fresh read replaces it: they are kept on purpose, so nothing else removes them.
  */
 export class ActiveCache {
   private readonly lru: LRUCache<string, ActiveLookup>;
+  /** True inside set(): a value replaced there was not expired, only overwritten. */
+  private seeding = false;
 
   constructor(
     private readonly store: MetadataStore,
@@ -30,16 +37,18 @@ export class ActiveCache {
       noDeleteOnFetchRejection: true,
       fetchMethod: (username) => this.store.getActive(username),
       dispose: (_value, _key, reason) => {
-        if (reason === 'evict' || reason === 'expire') metrics?.cacheEvictions.inc({ cache: 'active', reason });
+        // 'set' outside set(): a fetch replaced an expired entry (a fresh one is never re-fetched).
+        if (reason === 'set' && !this.seeding) metrics?.cacheEvictions.inc({ cache: 'active', reason: 'expire' });
+        else if (reason === 'evict' || reason === 'expire') metrics?.cacheEvictions.inc({ cache: 'active', reason });
       },
     });
-    metrics?.gauge('onepic_cache_entries', 'Entries held by each cache.', ['cache'], (g) => g.set({ cache: 'active' }, this.lru.size));
+    metrics?.cacheEntries.report((g) => g.set({ cache: 'active' }, this.lru.size));
   }
 
-  /** A fresh entry, or undefined: never does I/O. */
+  /** A fresh entry, or undefined: never does I/O. A miss is counted by the load that follows. */
   peek(username: string): ActiveLookup | undefined {
     const value = this.lru.get(username);
-    this.metrics?.cacheLookups.inc({ cache: 'active', result: value ? 'hit' : 'miss' });
+    if (value) this.metrics?.cacheLookups.inc({ cache: 'active', result: 'hit' });
     return value;
   }
 
@@ -48,12 +57,20 @@ export class ActiveCache {
     // fetch() resolves undefined, not the error, when the store failed and nothing stale was
     // kept (or a change on this node cancelled the read): ask the store once more, so the
     // caller gets its real answer or its real error (503 metadata_unavailable).
-    return (await this.lru.fetch(username)) ?? this.store.getActive(username);
+    const status: LRUCache.Status<string, ActiveLookup> = {};
+    const pending = this.lru.fetch(username, { status });
+    this.metrics?.cacheLookups.inc({ cache: 'active', result: status.fetch === 'hit' ? 'hit' : 'miss' });
+    return (await pending) ?? this.store.getActive(username);
   }
 
   /** Seeds an entry (tests, warm-up). Cancels in-flight reads of it. */
   set(username: string, value: ActiveLookup): void {
-    this.lru.set(username, value);
+    this.seeding = true;
+    try {
+      this.lru.set(username, value);
+    } finally {
+      this.seeding = false;
+    }
   }
 
   /** After a change on this node: the next read here loads the committed state. Cancels in-flight reads. */

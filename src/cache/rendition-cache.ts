@@ -22,6 +22,9 @@ const ENTRY_OVERHEAD = 200;
  * Rendition bytes by key, bounded in bytes. Keys name immutable content (a master hash, a size
  * and a format, or a generated placeholder), so entries never go stale and need no TTL.
  * Concurrent misses for one key share one load.
+ *
+ * Metrics: hits are counted where served (peek, or a load finding the entry); a miss by the
+ * load that runs the loader (or joins one in flight), not by the peek before it.
  */
 export class RenditionCache {
   private readonly lru: LRUCache<string, Rendition, () => Promise<Rendition>>;
@@ -37,20 +40,23 @@ export class RenditionCache {
         if (reason === 'evict') metrics?.cacheEvictions.inc({ cache: 'rendition', reason });
       },
     });
-    metrics?.gauge('onepic_cache_bytes', 'Bytes held by each byte-bounded cache.', ['cache'], (g) =>
-      g.set({ cache: 'rendition' }, this.lru.calculatedSize));
+    metrics?.cacheEntries.report((g) => g.set({ cache: 'rendition' }, this.lru.size));
+    metrics?.cacheBytes.report((g) => g.set({ cache: 'rendition' }, this.lru.calculatedSize));
   }
 
-  /** Never does I/O. */
+  /** Never does I/O. A miss is counted by the load that follows. */
   peek(key: string): Rendition | undefined {
     const value = this.lru.get(key);
-    this.metrics?.cacheLookups.inc({ cache: 'rendition', result: value ? 'hit' : 'miss' });
+    if (value) this.metrics?.cacheLookups.inc({ cache: 'rendition', result: 'hit' });
     return value;
   }
 
   async load(key: string, loader: () => Promise<Rendition>): Promise<Rendition> {
+    const status: LRUCache.Status<string, Rendition, () => Promise<Rendition>> = {};
+    const pending = this.lru.fetch(key, { context: loader, status });
+    this.metrics?.cacheLookups.inc({ cache: 'rendition', result: status.fetch === 'hit' ? 'hit' : 'miss' });
     // Undefined when the entry was dropped while loading (a delete on this node): load uncached.
-    return (await this.lru.fetch(key, { context: loader })) ?? loader();
+    return (await pending) ?? loader();
   }
 
   forgetPrefix(prefix: string): void {
