@@ -14,6 +14,8 @@ import { avatarRoutes } from './http/routes/avatars.js';
 import { metricsRoute, opsRoutes } from './http/routes/ops.js';
 import { pictureRoutes } from './http/routes/pictures.js';
 import { ImagingPool } from './imaging/pool.js';
+import { instrumentImaging } from './metrics/instrumented-imaging.js';
+import { instrumentBlobStore, instrumentMetadataStore } from './metrics/instrumented-stores.js';
 import { Metrics } from './metrics/metrics.js';
 import { openBlobStore, openMetadataStore } from './stores.js';
 
@@ -33,16 +35,20 @@ export async function start(): Promise<void> {
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
 
   const metrics = new Metrics();
-  const store = await openMetadataStore(config.metadata);
-  const { blobs, housekeeping } = await openBlobStore(config.blobs);
-  const imaging = new ImagingPool({
+  // Everything above the ports sees the instrumented stores, so every operation is timed.
+  const store = instrumentMetadataStore(await openMetadataStore(config.metadata), config.metadata.kind, metrics);
+  const opened = await openBlobStore(config.blobs);
+  const blobs = instrumentBlobStore(opened.blobs, config.blobs.kind, metrics);
+  const pool = new ImagingPool({
     threads: config.imaging.threads, maxQueue: config.imaging.maxQueue, limits: config.imaging,
     onTimings: (job, timings) => {
       for (const [stage, seconds] of Object.entries(timings)) metrics.transcodeStage.observe({ job, stage }, seconds);
     },
   });
-  metrics.gauge('onepic_imaging_queue_depth', 'Imaging jobs waiting for a worker thread.', [], (g) => g.set(imaging.stats().queued));
-  metrics.gauge('onepic_imaging_utilization', 'Share of imaging worker threads busy, 0 to 1.', [], (g) => g.set(imaging.stats().utilization));
+  metrics.imagingQueueDepth.report((g) => g.set(pool.stats().queued));
+  metrics.imagingUtilization.report((g) => g.set(pool.stats().utilization));
+  metrics.imagingThreads.report((g) => g.set(pool.stats().threads));
+  const imaging = instrumentImaging(pool, metrics);
 
   const active = new ActiveCache(store, { ttlMs: config.read.activeTtlMs, maxEntries: config.read.activeEntries }, metrics);
   const renditions = new RenditionCache({ maxBytes: config.read.renditionCacheBytes }, metrics);
@@ -78,7 +84,7 @@ export async function start(): Promise<void> {
     const result = await sweepOrphans(store, blobs, {
       graceMs: config.sweeper.graceMs, locks: pictures.locks, onRemoved: () => metrics.orphansCollected.inc(),
     });
-    await housekeeping(config.sweeper.graceMs);
+    await opened.housekeeping(config.sweeper.graceMs);
     log.info(result, 'orphan sweep done');
   };
   const stopSweeper = startSweeper(sweep, config.sweeper.intervalMs, (err) => log.error({ err }, 'orphan sweep failed'));
@@ -97,7 +103,7 @@ export async function start(): Promise<void> {
     deadline.unref();
     await Promise.all(servers.map((s) => s.idle()));
     await stopSweeper();
-    await imaging.close();
+    await pool.close();
     for (const s of servers) s.close();
     await Promise.allSettled([store.close(), blobs.close()]);
     log.info('stopped');

@@ -1,0 +1,32 @@
+import { AppError } from '../domain/errors.js';
+import type { Imaging } from '../domain/imaging-port.js';
+import type { RenditionFormat } from '../domain/keys.js';
+import type { JobKind } from '../imaging/jobs.js';
+import type { PlaceholderKind, ProcessedUpload } from '../imaging/types.js';
+import type { Metrics } from './metrics.js';
+
+/**
+ * The Imaging port, counting each job by kind and outcome: `ok`, or the AppError code the job
+ * ended with (`busy` when the queue was full, `shutting_down`, an image rejection such as
+ * `undecodable_image`), or `internal` for anything else. Codes are a fixed set, so the label
+ * stays bounded. Stage timings come from the pool's onTimings; this only counts.
+ */
+export function instrumentImaging(imaging: Imaging, metrics: Metrics): Imaging {
+  const count = async <T>(job: JobKind, run: () => Promise<T>): Promise<T> => {
+    try {
+      const result = await run();
+      metrics.imagingJobs.inc({ job, outcome: 'ok' });
+      return result;
+    } catch (err) {
+      metrics.imagingJobs.inc({ job, outcome: err instanceof AppError ? err.code : 'internal' });
+      throw err;
+    }
+  };
+  return {
+    processUpload: (input: Uint8Array): Promise<ProcessedUpload> => count('upload', () => imaging.processUpload(input)),
+    render: (master: Uint8Array, size: number, format: RenditionFormat): Promise<Buffer> =>
+      count('render', () => imaging.render(master, size, format)),
+    placeholder: (kind: PlaceholderKind, seed: string, size: number, format: RenditionFormat): Promise<Buffer> =>
+      count('placeholder', () => imaging.placeholder(kind, seed, size, format)),
+  };
+}
