@@ -58,6 +58,25 @@ export interface RouterDeps {
 
 const METHOD_NAME: Record<Method, string> = { get: 'GET', head: 'HEAD', post: 'POST', put: 'PUT', patch: 'PATCH', del: 'DELETE', any: '*' };
 
+// A client may send any method token; the metric label takes these or OTHER, so it stays bounded.
+const METHOD_LABELS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** The client's X-Request-Id when it is a sane token (so logs can join a proxy's), else a new one. */
+export function requestIdFrom(header: string): string {
+  return REQUEST_ID.test(header) ? header : randomUUID();
+}
+
+/** What the metrics and the access log need of one request, taken before the handler runs. */
+interface Exchange {
+  route: RouteSpec;
+  method: string;
+  requestId: string;
+  url: string;
+  rawQuery: string;
+  started: bigint;
+}
+
 /** Registers routes on the uWS app, and a 405 with `Allow` for other methods on the same paths. */
 export function registerRoutes(deps: RouterDeps, routes: RouteSpec[]): void {
   const allowed = new Map<string, string[]>();
@@ -100,21 +119,26 @@ function handle(deps: RouterDeps, route: RouteSpec, res: HttpResponse, req: Http
     query: new URLSearchParams(rawQuery),
     header: (name) => headers.get(name)!,
     ip: forwarded || Buffer.from(res.getRemoteAddressAsText()).toString(),
-    requestId: headers.get('x-request-id')!.slice(0, 64) || randomUUID(),
+    requestId: requestIdFrom(headers.get('x-request-id')!),
     body: () => bodyPromise ?? Promise.reject(new Error(`route ${route.pattern} reads no body`)),
   };
   const head = method === 'HEAD';
+  const exchange: Exchange = { route, method, requestId: ctx.requestId, url, rawQuery, started };
   deps.inFlight.enter();
   deps.metrics.httpInFlight.inc();
 
-  const finish = (reply: Reply, corked: boolean): void => {
-    if (aborted) return done(deps, route, method, 499, started);
+  const finish = (handlerReply: Reply, corked: boolean): void => {
+    if (aborted) return done(deps, exchange, 499, 0);
+    // A copy: handlers may answer with shared Reply objects, and every response names its request.
+    const reply: Reply = { ...handlerReply, headers: { ...handlerReply.headers, 'X-Request-Id': ctx.requestId } };
     if (bodyPromise && reply.status >= 400) reply.close = true; // the unread rest of the body must not be parsed as a request
+    const bytes = bodyBytes(reply, head);
     let pending: Promise<void> | undefined;
     const write = () => { pending = writeReply(res, reply, head, () => aborted); };
     if (corked) write(); else res.cork(write);
-    if (pending) void pending.then(() => done(deps, route, method, reply.status, started));
-    else done(deps, route, method, reply.status, started);
+    // A body cut short by the client is not counted: uWS does not say how much of it went out.
+    if (pending) void pending.then(() => done(deps, exchange, reply.status, aborted ? 0 : bytes));
+    else done(deps, exchange, reply.status, bytes);
   };
 
   let result: Reply | Promise<Reply>;
@@ -136,7 +160,7 @@ function handle(deps: RouterDeps, route: RouteSpec, res: HttpResponse, req: Http
 function toErrorReply(deps: RouterDeps, ctx: Ctx, err: unknown): Reply {
   if (err instanceof AppError) {
     deps.metrics.errors.inc({ code: err.code, status: String(err.status) });
-    if (err.status >= 500) deps.log.warn({ requestId: ctx.requestId, code: err.code, err: err.cause ?? err }, err.message);
+    if (err.status >= 500) deps.log.warn({ requestId: ctx.requestId, method: ctx.method, code: err.code, err: err.cause ?? err }, err.message);
     return errorReply(err);
   }
   deps.metrics.errors.inc({ code: 'internal', status: '500' });
@@ -144,11 +168,28 @@ function toErrorReply(deps: RouterDeps, ctx: Ctx, err: unknown): Reply {
   return json(500, { error: { code: 'internal', message: 'Something went wrong on our side; it has been logged.' } });
 }
 
-function done(deps: RouterDeps, route: RouteSpec, method: string, status: number, started: bigint): void {
+/** Bytes of body the reply puts on the wire: none for HEAD, 204 and 304 (see writeReply). */
+function bodyBytes(reply: Reply, head: boolean): number {
+  if (head || reply.status === 204 || reply.status === 304 || reply.body === undefined) return 0;
+  return typeof reply.body === 'string' ? Buffer.byteLength(reply.body) : reply.body.length;
+}
+
+function done(deps: RouterDeps, x: Exchange, status: number, bytes: number): void {
   deps.inFlight.leave();
+  const seconds = Number(process.hrtime.bigint() - x.started) / 1e9;
+  const route = x.route.pattern;
+  const method = METHOD_LABELS.has(x.method) ? x.method : 'OTHER';
   deps.metrics.httpInFlight.dec();
-  deps.metrics.httpRequests.inc({ route: route.pattern, method, status: String(status) });
-  deps.metrics.httpDuration.observe({ route: route.pattern, method }, Number(process.hrtime.bigint() - started) / 1e9);
+  deps.metrics.httpRequests.inc({ route, method, status: String(status) });
+  deps.metrics.httpDuration.observe({ route, method }, seconds);
+  if (bytes > 0) deps.metrics.httpResponseBytes.inc({ route }, bytes);
+  // The access log: no headers at all (so never Authorization), no bodies (so never a password).
+  if (deps.log.isLevelEnabled('debug')) {
+    deps.log.debug({
+      requestId: x.requestId, method: x.method, route, url: x.rawQuery ? `${x.url}?${x.rawQuery}` : x.url,
+      status, durationMs: Math.round(seconds * 1e6) / 1e3, bytes,
+    }, 'request');
+  }
 }
 
 const paramCounts = new Map<string, number>();
