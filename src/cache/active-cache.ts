@@ -43,6 +43,9 @@ export class ActiveCache {
       },
     });
     metrics?.cacheEntries.report((g) => g.set({ cache: 'active' }, this.lru.size));
+    // Series exist from the start, so rate() sees the first event and dashboards show 0, not "no data".
+    for (const result of ['hit', 'miss']) metrics?.cacheLookups.inc({ cache: 'active', result }, 0);
+    for (const reason of ['evict', 'expire']) metrics?.cacheEvictions.inc({ cache: 'active', reason }, 0);
   }
 
   /** A fresh entry, or undefined: never does I/O. A miss is counted by the load that follows. */

@@ -42,6 +42,9 @@ export class RenditionCache {
     });
     metrics?.cacheEntries.report((g) => g.set({ cache: 'rendition' }, this.lru.size));
     metrics?.cacheBytes.report((g) => g.set({ cache: 'rendition' }, this.lru.calculatedSize));
+    // Series exist from the start, so rate() sees the first event and dashboards show 0, not "no data".
+    for (const result of ['hit', 'miss']) metrics?.cacheLookups.inc({ cache: 'rendition', result }, 0);
+    metrics?.cacheEvictions.inc({ cache: 'rendition', reason: 'evict' }, 0);
   }
 
   /** Never does I/O. A miss is counted by the load that follows. */

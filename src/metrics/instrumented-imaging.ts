@@ -12,6 +12,10 @@ import type { Metrics } from './metrics.js';
  * stays bounded. Stage timings come from the pool's onTimings; this only counts.
  */
 export function instrumentImaging(imaging: Imaging, metrics: Metrics): Imaging {
+  // The series alerts divide by exist from the start (0), so a first `busy` is seen by rate().
+  for (const job of ['upload', 'render', 'placeholder'] satisfies JobKind[]) {
+    for (const outcome of ['ok', 'busy']) metrics.imagingJobs.inc({ job, outcome }, 0);
+  }
   const count = async <T>(job: JobKind, run: () => Promise<T>): Promise<T> => {
     try {
       const result = await run();

@@ -14,6 +14,17 @@ import type { Metrics } from './metrics.js';
 
 type Recorder = <T>(operation: string, run: () => Promise<T>) => Promise<T>;
 
+/**
+ * Creates every {operation} error series at 0, so that rate() sees the first failure and an
+ * error-ratio panel shows 0 rather than "no data" on a healthy node.
+ */
+function zeroErrors<S extends object>(instrumented: S, metrics: Metrics, store: string, backend: string): S {
+  for (const operation of Object.keys(instrumented)) {
+    if (operation !== 'close') metrics.storeErrors.inc({ store, backend, operation }, 0);
+  }
+  return instrumented;
+}
+
 function recorder(metrics: Metrics, store: 'metadata' | 'blobs', backend: string): Recorder {
   return async (operation, run) => {
     const labels = { store, backend, operation };
@@ -31,7 +42,7 @@ function recorder(metrics: Metrics, store: 'metadata' | 'blobs', backend: string
 
 export function instrumentMetadataStore(store: MetadataStore, backend: 'embedded' | 'cassandra', metrics: Metrics): MetadataStore {
   const timed = recorder(metrics, 'metadata', backend);
-  return {
+  return zeroErrors<MetadataStore>({
     createUser: (user: UserRecord) => timed('createUser', () => store.createUser(user)),
     getUser: (username: string) => timed('getUser', () => store.getUser(username)),
     deleteUser: (username: string) => timed('deleteUser', () => store.deleteUser(username)),
@@ -51,12 +62,12 @@ export function instrumentMetadataStore(store: MetadataStore, backend: 'embedded
     ping: () => timed('ping', () => store.ping()),
     // Once per process, at shutdown: nothing to watch.
     close: () => store.close(),
-  };
+  }, metrics, 'metadata', backend);
 }
 
 export function instrumentBlobStore(store: BlobStore, backend: 'fs' | 's3', metrics: Metrics): BlobStore {
   const timed = recorder(metrics, 'blobs', backend);
-  return {
+  return zeroErrors<BlobStore>({
     put: (key: string, bytes: Uint8Array, contentType: string) => timed('put', () => store.put(key, bytes, contentType)),
     get: (key: string) => timed('get', () => store.get(key)),
     head: (key: string) => timed('head', () => store.head(key)),
@@ -65,7 +76,7 @@ export function instrumentBlobStore(store: BlobStore, backend: 'fs' | 's3', metr
     list: (prefix: string) => timedListing(store.list(prefix), metrics, { store: 'blobs', backend, operation: 'list' }),
     ping: () => timed('ping', () => store.ping()),
     close: () => store.close(),
-  };
+  }, metrics, 'blobs', backend);
 }
 
 /**
