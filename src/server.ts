@@ -48,6 +48,7 @@ export async function start(): Promise<void> {
   metrics.imagingQueueDepth.report((g) => g.set(pool.stats().queued));
   metrics.imagingUtilization.report((g) => g.set(pool.stats().utilization));
   metrics.imagingThreads.report((g) => g.set(pool.stats().threads));
+  metrics.imagingQueueCapacity.report((g) => g.set(config.imaging.maxQueue));
   const imaging = instrumentImaging(pool, metrics);
 
   const active = new ActiveCache(store, { ttlMs: config.read.activeTtlMs, maxEntries: config.read.activeEntries }, metrics);

@@ -23,6 +23,7 @@ import { ScrapedGauge } from './scraped-gauge.js';
  *   error code (`busy` = queue full, `shutting_down`, an image rejection, `internal`).
  * - onepic_imaging_queue_depth gauge: jobs waiting for a worker thread.
  * - onepic_imaging_utilization gauge: share of worker threads busy, 0 to 1.
+ * - onepic_imaging_queue_capacity gauge: jobs that may wait before 503 busy (ONEPIC_WORKER_QUEUE).
  * - onepic_imaging_threads gauge: worker threads configured.
  *
  * Caches (active = username -> active picture, rendition = image bytes)
@@ -86,6 +87,9 @@ export class Metrics {
   });
   readonly imagingUtilization = new ScrapedGauge(this.registry, {
     name: 'onepic_imaging_utilization', help: 'Share of imaging worker threads busy, 0 to 1.',
+  });
+  readonly imagingQueueCapacity = new ScrapedGauge(this.registry, {
+    name: 'onepic_imaging_queue_capacity', help: 'Imaging jobs that may wait before new ones get 503 busy (ONEPIC_WORKER_QUEUE).',
   });
   readonly imagingThreads = new ScrapedGauge(this.registry, {
     name: 'onepic_imaging_threads', help: 'Imaging worker threads configured.',

@@ -24,7 +24,8 @@ let pictureId = '';
 let pictureKey = '';
 let scrape = '';
 
-const record = (res: Response | { headers: Headers; status: number }, route: string) => {
+/** Notes the request id a response carries, and hands the response back with its own type. */
+const record = <R extends { headers: Headers; status: number }>(res: R, route: string): R => {
   const id = res.headers.get('x-request-id');
   expect(id, `X-Request-Id on ${route}`).toMatch(/^[A-Za-z0-9._-]{1,64}$/);
   seen.push({ id: id!, route, status: res.status });
