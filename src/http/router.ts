@@ -137,7 +137,12 @@ function handle(deps: RouterDeps, route: RouteSpec, res: HttpResponse, req: Http
     const write = () => { pending = writeReply(res, reply, head, () => aborted); };
     if (corked) write(); else res.cork(write);
     // A body cut short by the client is not counted: uWS does not say how much of it went out.
-    if (pending) void pending.then(() => done(deps, exchange, reply.status, aborted ? 0 : bytes));
+    if (pending) {
+      // uWS calls no onWritable after an abort, so the abort itself must end the wait, or the
+      // request would stay in flight forever and hold up a graceful shutdown.
+      const abortedWhileWriting = new Promise<void>((resolve) => abortListeners.push(resolve));
+      void Promise.race([pending, abortedWhileWriting]).then(() => done(deps, exchange, reply.status, aborted ? 0 : bytes));
+    }
     else done(deps, exchange, reply.status, bytes);
   };
 
