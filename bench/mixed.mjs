@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+// Mixed benchmark (issue 5): reads and uploads together at a scaled 100000:1 ratio.
+//
+//   npm run bench:mixed
+//   BENCH_DURATION=20 BENCH_USERS=200 BENCH_READ_CONCURRENCY=32 BENCH_UPLOAD_RATE=1 npm run bench:mixed
+//
+// The spec's load is 50,000 uploads/min with 100,000 reads per upload. One core cannot serve
+// 100,000 reads per second, so the ratio is scaled: reads go as fast as the load generator can
+// push them and uploads trickle at a fixed low rate (default 1/s, open loop). The run measures
+// reads alone, then reads with the trickle, so the cost of uploads on read latency shows, and the
+// upload latency under read load. Server: `taskset -c 0`, ONEPIC_WORKERS=1; generator: `taskset -c 1`.
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  build, startServer, register, uploadOnce, phoneJpegs, cpuSeconds, runGenerator, drive,
+  conditions, conditionsMarkdown, writeResults, envInt, stageMetrics, stageDelta,
+} from './upload.mjs';
+
+const SELF = fileURLToPath(import.meta.url);
+
+/** Generator body, run by upload.mjs's `gen` entry in a process pinned to CPU 1. */
+export async function gen(spec) {
+  const names = spec.users.map((u) => u.name);
+  // Zipf-ish skew (s=1) over users so some are hot and most are cold.
+  const weights = names.map((_, i) => 1 / (i + 1));
+  const total = weights.reduce((a, b) => a + b, 0);
+  const cdf = []; let acc = 0; for (const w of weights) { acc += w / total; cdf.push(acc); }
+  const pick = () => { const r = Math.random(); let lo = 0, hi = cdf.length - 1; while (lo < hi) { const m = (lo + hi) >> 1; if (cdf[m] < r) lo = m + 1; else hi = m; } return names[lo]; };
+  const reads = drive({
+    host: '127.0.0.1', port: spec.port, seconds: spec.seconds, concurrency: spec.readConcurrency,
+    next: () => ({ path: `/${pick()}?s=128`, headers: { Accept: 'image/webp,image/*' } }),
+  });
+  let uploads = null;
+  if (spec.uploadRate > 0) {
+    const images = spec.images.map((f) => readFileSync(f));
+    let i = 0;
+    uploads = drive({
+      host: '127.0.0.1', port: spec.port, seconds: spec.seconds, concurrency: 1, intervalMs: 1000 / spec.uploadRate,
+      next: () => { const k = i++; const u = spec.users[(k * 7919) % spec.users.length]; return { path: `/api/v1/users/${u.name}/pictures?active=true`, method: 'POST', headers: { Authorization: `Bearer ${u.token}`, 'Content-Type': 'image/jpeg' }, body: images[k % images.length] }; },
+    });
+  }
+  return { reads: await reads, uploads: uploads ? await uploads : null };
+}
+
+async function main() {
+  const seconds = envInt('BENCH_DURATION', 20);
+  const nUsers = envInt('BENCH_USERS', 200);
+  const readConcurrency = envInt('BENCH_READ_CONCURRENCY', 32);
+  const uploadRate = Number(process.env.BENCH_UPLOAD_RATE ?? 1);
+  const nImages = envInt('BENCH_IMAGES', 10);
+  build();
+  console.error(`generating ${nImages} phone-style JPEGs...`);
+  const jpegs = await phoneJpegs(nImages);
+  const sizes = jpegs.map((b) => b.length);
+  const imgDir = mkdtempSync(join(tmpdir(), 'onepic-bench-img-'));
+  const files = jpegs.map((b, i) => { const f = join(imgDir, `${i}.jpg`); writeFileSync(f, b); return f; });
+  const server = await startServer();
+  try {
+    console.error(`seeding ${nUsers} users with an active picture...`);
+    const users = [];
+    const queue = Array.from({ length: nUsers }, (_, i) => i);
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
+        const name = `mx${i}`; const token = await register(server.base, name);
+        const s = await uploadOnce(server.base, name, token, jpegs[i % jpegs.length]);
+        if (s !== 201) throw new Error(`seed upload for ${name}: ${s}`);
+        users[i] = { name, token };
+      }
+    }));
+    const spec = { kind: 'mixed', module: SELF, port: server.port, seconds, readConcurrency, users, images: files };
+    console.error(`warm-up reads (2 s)...`);
+    await runGenerator(SELF, { ...spec, seconds: 2, uploadRate: 0 });
+
+    console.error(`phase A: reads only, ${seconds}s, concurrency ${readConcurrency}...`);
+    let c0 = cpuSeconds(server.child.pid);
+    const a = await runGenerator(SELF, { ...spec, uploadRate: 0 });
+    const cpuA = cpuSeconds(server.child.pid) - c0;
+
+    console.error(`phase B: reads + ${uploadRate} upload/s, ${seconds}s...`);
+    const m0 = await stageMetrics(server.base); c0 = cpuSeconds(server.child.pid);
+    const b = await runGenerator(SELF, { ...spec, uploadRate });
+    const cpuB = cpuSeconds(server.child.pid) - c0; const m1 = await stageMetrics(server.base);
+
+    const ratio = b.uploads?.statuses['201'] ? b.reads.requests / b.uploads.statuses['201'] : null;
+    const result = {
+      name: 'mixed',
+      note: seconds < 20 || nUsers < 200 ? `short run (${seconds}s per phase, ${nUsers} users) to prove the script works; not a final figure` : undefined,
+      scaling: `Spec: 50,000 uploads/min (833/s) with 100,000 reads per upload (83.3M reads/s) across the fleet. ` +
+        `One core serves neither, so the mix is scaled: reads as fast as the generator pushes them (closed loop, ${readConcurrency} connections, Zipf s=1 over ${nUsers} users), ` +
+        `uploads an open-loop trickle at ${uploadRate}/s. The achieved reads per upload is reported; the per-core node count for the spec is ` +
+        `reads_needed / read_rate + uploads_needed / upload_rate (see bench:upload).`,
+      conditions: conditions({
+        server_env: { ONEPIC_WORKERS: 1, ONEPIC_METADATA: 'embedded', ONEPIC_BLOBS: 'fs (temp dir)' },
+        concurrency: `reads ${readConcurrency} (closed loop), uploads ${uploadRate}/s (open loop)`, duration_s: seconds, users: nUsers,
+        read_request: 'GET /{user}?s=128, Accept: image/webp,image/*, keep-alive',
+        image: { count: nImages, width: 1600, height: 1200, format: 'JPEG q85, EXIF orientation 6, Make/Model, GPS', bytes_min: Math.min(...sizes), bytes_max: Math.max(...sizes), bytes_mean: Math.round(sizes.reduce((x, y) => x + y, 0) / sizes.length) },
+        load_generator: 'node:http keep-alive, one process',
+      }),
+      reads_only: { ...a.reads, server_cpu_s: +cpuA.toFixed(2) },
+      reads_with_uploads: { ...b.reads, server_cpu_s: +cpuB.toFixed(2) },
+      uploads_under_read_load: b.uploads,
+      achieved_reads_per_upload: ratio ? Math.round(ratio) : null,
+      stages_during_mixed: { upload: stageDelta(m0, m1) },
+    };
+    const md = mixedMarkdown(result);
+    console.log(md);
+    writeResults('mixed', result, md);
+  } finally {
+    await server.stop();
+    rmSync(imgDir, { recursive: true, force: true });
+  }
+}
+
+function mixedMarkdown(r) {
+  const row = (label, x) => `| ${label} | ${x.rate_per_s} | ${x.latency_ms.p50} | ${x.latency_ms.p99} | ${x.latency_ms.p999} | ${Object.entries(x.statuses).map(([s, n]) => `${s}: ${n}`).join(', ')}${x.errors ? `, errors: ${x.errors}` : ''} |`;
+  return [
+    `## Mixed benchmark (${r.conditions.date})`, '',
+    r.note ? `> ${r.note}\n` : '',
+    `Scaling: ${r.scaling}`, '',
+    '| traffic | req/s | p50 ms | p99 ms | p99.9 ms | statuses |', '|---|---|---|---|---|---|',
+    row('reads only', r.reads_only),
+    row('reads with upload trickle', r.reads_with_uploads),
+    r.uploads_under_read_load ? row('uploads under read load', r.uploads_under_read_load) : '',
+    '', `Achieved reads per upload in the mixed phase: ${r.achieved_reads_per_upload ?? 'n/a'} (spec: 100,000).`, '',
+    conditionsMarkdown(r.conditions),
+  ].join('\n');
+}
+
+if (process.argv[1] === SELF) {
+  if (process.argv[2] === 'gen') process.stdout.write(JSON.stringify(await gen(JSON.parse(readFileSync(process.argv[3], 'utf8')))));
+  else await main();
+}

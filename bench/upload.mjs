@@ -1,0 +1,318 @@
+#!/usr/bin/env node
+// Upload benchmark (issue 5): phone-style JPEGs through the real pipeline, server on one core.
+//
+//   npm run bench:upload                      # defaults below
+//   BENCH_DURATION=20 BENCH_CONCURRENCY=4 BENCH_IMAGES=20 npm run bench:upload
+//
+// The server runs as `taskset -c 0 node dist/main.js` with ONEPIC_WORKERS=1 (one imaging thread,
+// so the figure is "uploads per second per core"), embedded stores in a temp dir. The load
+// generator is a separate process, `taskset -c 1 node bench/upload.mjs gen ...`, using node:http
+// keep-alive (no extra dependency). This file also exports the helpers bench/mixed.mjs uses.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir, totalmem, cpus } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import http from 'node:http';
+import net from 'node:net';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SELF = fileURLToPath(import.meta.url);
+const CLK_TCK = Number(safeExec('getconf', ['CLK_TCK']) || 100);
+
+function safeExec(cmd, args) {
+  try { return execFileSync(cmd, args, { encoding: 'utf8' }).trim(); } catch { return ''; }
+}
+export const envInt = (name, def) => (process.env[name] ? Number(process.env[name]) : def);
+
+// ---------- server ----------
+export async function freePort() {
+  return new Promise((res, rej) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); });
+    s.on('error', rej);
+  });
+}
+
+export function build() {
+  if (process.env.BENCH_SKIP_BUILD === '1') return;
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+}
+
+export async function startServer(extraEnv = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'onepic-bench-'));
+  const port = await freePort();
+  const env = {
+    ...process.env, PORT: String(port), HOST: '127.0.0.1', ONEPIC_DATA_DIR: dir,
+    ONEPIC_METADATA: 'embedded', ONEPIC_BLOBS: 'fs', ONEPIC_WORKERS: '1',
+    ONEPIC_LOG_LEVEL: 'warn', ONEPIC_SWEEP_INTERVAL_SECONDS: '0', ...extraEnv,
+  };
+  const child = spawn('taskset', ['-c', '0', process.execPath, join(ROOT, 'dist/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    try { const r = await fetch(`${base}/healthz`); if (r.ok) break; } catch { /* not yet */ }
+    await sleep(100);
+  }
+  return {
+    child, port, base, dir,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => { if (child.exitCode !== null) r(); else child.once('exit', r); setTimeout(r, 5000); });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** utime+stime of a process (all its threads) in seconds. */
+export function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK; // fields 14 and 15
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export async function register(base, username) {
+  const r = await fetch(`${base}/api/v1/users`, { method: 'POST', body: JSON.stringify({ username, password: 'bench password ' + username }) });
+  if (r.status !== 201 && r.status !== 200) throw new Error(`register ${username}: ${r.status} ${await r.text()}`);
+  return (await r.json()).token;
+}
+
+export async function uploadOnce(base, user, token, jpeg) {
+  const r = await fetch(`${base}/api/v1/users/${user}/pictures?active=true`, {
+    method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'image/jpeg' }, body: jpeg,
+  });
+  await r.arrayBuffer();
+  return r.status;
+}
+
+// ---------- metrics ----------
+/** {stage: {sum, count}} for onepic_transcode_stage_seconds{job=...}. */
+export async function stageMetrics(base, job = 'upload') {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const out = {};
+  for (const line of text.split('\n')) {
+    const m = /^onepic_transcode_stage_seconds_(sum|count)\{([^}]*)\} ([0-9.eE+-]+)/.exec(line);
+    if (!m) continue;
+    const labels = Object.fromEntries([...m[2].matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (labels.job !== job) continue;
+    (out[labels.stage] ??= { sum: 0, count: 0 })[m[1]] = Number(m[3]);
+  }
+  return out;
+}
+export function stageDelta(before, after) {
+  const out = {};
+  for (const [stage, a] of Object.entries(after)) {
+    const b = before[stage] ?? { sum: 0, count: 0 };
+    const count = a.count - b.count;
+    if (count > 0) out[stage] = { count, sum_s: +(a.sum - b.sum).toFixed(4), mean_ms: +(((a.sum - b.sum) / count) * 1000).toFixed(2) };
+  }
+  return out;
+}
+
+// ---------- images ----------
+/** Phone-style JPEG: smooth colour blobs plus sensor-like noise, EXIF orientation 6, make/model, GPS. */
+export async function phoneJpegs(n, width = 1600, height = 1200, sigma = 8) {
+  const sharp = (await import('sharp')).default;
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const base = await sharp({ create: { width: 40, height: 30, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).png().toBuffer();
+    const px = await sharp(base).resize(width, height, { kernel: 'cubic' }).raw().toBuffer();
+    const noise = await sharp({ create: { width, height, channels: 3, noise: { type: 'gaussian', mean: 128, sigma } } }).raw().toBuffer();
+    for (let j = 0; j < px.length; j++) { const v = px[j] + noise[j] - 128; px[j] = v < 0 ? 0 : v > 255 ? 255 : v; }
+    out.push(await sharp(px, { raw: { width, height, channels: 3 } })
+      .withExif({
+        IFD0: { Make: 'Apple', Model: 'iPhone 13 Pro', Software: '17.1', DateTime: '2026:11:23 12:00:00' },
+        IFD3: { GPSLatitudeRef: 'N', GPSLatitude: `48/1 51/1 ${2900 + i}/100`, GPSLongitudeRef: 'E', GPSLongitude: '2/1 21/1 300/100' },
+      })
+      .withMetadata({ orientation: 6 })
+      .jpeg({ quality: 85 }).toBuffer());
+  }
+  return out;
+}
+
+// ---------- conditions ----------
+export function conditions(extra = {}) {
+  const cpuinfo = safeExec('cat', ['/proc/cpuinfo']);
+  const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown';
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  let sharpV = 'unknown', vips = 'unknown';
+  try { const sp = JSON.parse(readFileSync(join(ROOT, 'node_modules/sharp/package.json'), 'utf8')); sharpV = sp.version; } catch { /* */ }
+  return {
+    date: new Date().toISOString(),
+    machine: { nproc: Number(safeExec('nproc', [])), cpu_model: model, mem_gib: +(totalmem() / 2 ** 30).toFixed(1), kernel: safeExec('uname', ['-r']) },
+    versions: { node: process.version, onepic: pkg.version, onepic_commit: safeExec('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']), sharp: sharpV, libvips: vips },
+    pinning: { server: 'taskset -c 0', load_generator: 'taskset -c 1' },
+    ...extra,
+  };
+}
+
+export function writeResults(name, result, markdown) {
+  const dir = join(ROOT, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const day = new Date().toISOString().slice(0, 10);
+  writeFileSync(join(dir, `${name}-${day}.json`), JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(join(dir, `${name}-latest.md`), markdown + '\n');
+}
+
+// ---------- load generator (runs in its own process, pinned) ----------
+function pct(sorted, p) {
+  if (!sorted.length) return null;
+  return +sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)].toFixed(3);
+}
+export function summarize(lat, statuses, errors, seconds) {
+  lat.sort((a, b) => a - b);
+  const total = lat.length;
+  return {
+    requests: total, seconds: +seconds.toFixed(2), rate_per_s: +(total / seconds).toFixed(2),
+    ok: Object.entries(statuses).filter(([s]) => s < 400).reduce((a, [, n]) => a + n, 0),
+    latency_ms: { p50: pct(lat, 50), p99: pct(lat, 99), p999: pct(lat, 99.9), max: total ? +lat[total - 1].toFixed(3) : null, mean: total ? +(lat.reduce((a, b) => a + b, 0) / total).toFixed(3) : null },
+    statuses, errors,
+  };
+}
+
+/**
+ * Closed-loop worker: `concurrency` loops, each sending the next request as soon as the previous
+ * answers, for `seconds`. `next()` returns {path, method, headers, body}. If `intervalMs` is set,
+ * it is an open-loop trickle instead: one request every intervalMs (concurrency unused).
+ */
+export async function drive({ host, port, seconds, concurrency, next, intervalMs }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Math.max(concurrency, 64) });
+  const lat = []; const statuses = {}; let errors = 0;
+  const end = performance.now() + seconds * 1000;
+  const one = () => new Promise((resolve) => {
+    const { path, method = 'GET', headers = {}, body } = next();
+    const t0 = performance.now();
+    const req = http.request({ host, port, path, method, headers: body ? { ...headers, 'Content-Length': body.length } : headers, agent }, (res) => {
+      res.on('data', () => {});
+      res.on('end', () => { lat.push(performance.now() - t0); statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1; resolve(); });
+    });
+    req.on('error', () => { errors++; resolve(); });
+    req.end(body);
+  });
+  const start = performance.now();
+  if (intervalMs) {
+    const pending = [];
+    for (let t = start; t < end; t += intervalMs) {
+      const wait = t - performance.now();
+      if (wait > 0) await sleep(wait);
+      pending.push(one());
+    }
+    await Promise.all(pending);
+  } else {
+    await Promise.all(Array.from({ length: concurrency }, async () => { while (performance.now() < end) await one(); }));
+  }
+  const elapsed = (performance.now() - start) / 1000;
+  agent.destroy();
+  return summarize(lat, statuses, errors, elapsed);
+}
+
+/** Runs `node <script> gen <specFile>` pinned to CPU 1; resolves with the JSON it prints. */
+export function runGenerator(script, spec) {
+  const specFile = join(tmpdir(), `onepic-bench-spec-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(specFile, JSON.stringify(spec));
+  return new Promise((resolve, reject) => {
+    const child = spawn('taskset', ['-c', '1', process.execPath, script, 'gen', specFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.on('exit', (code) => {
+      rmSync(specFile, { force: true });
+      if (code !== 0) reject(new Error(`generator exited ${code}`)); else resolve(JSON.parse(out));
+    });
+  });
+}
+
+// ---------- upload generator body ----------
+async function genUpload(spec) {
+  const images = spec.images.map((f) => readFileSync(f));
+  let i = 0;
+  const next = () => {
+    const k = i++;
+    const u = spec.users[k % spec.users.length];
+    return { path: `/api/v1/users/${u.name}/pictures?active=true`, method: 'POST', headers: { Authorization: `Bearer ${u.token}`, 'Content-Type': 'image/jpeg' }, body: images[k % images.length] };
+  };
+  return drive({ host: '127.0.0.1', port: spec.port, seconds: spec.seconds, concurrency: spec.concurrency, next });
+}
+
+// ---------- main ----------
+async function main() {
+  const seconds = envInt('BENCH_DURATION', 20);
+  const concurrency = envInt('BENCH_CONCURRENCY', 4);
+  const nImages = envInt('BENCH_IMAGES', 20);
+  const nUsers = envInt('BENCH_UPLOAD_USERS', 4);
+  build();
+  console.error(`generating ${nImages} phone-style JPEGs...`);
+  const jpegs = await phoneJpegs(nImages);
+  const imgDir = mkdtempSync(join(tmpdir(), 'onepic-bench-img-'));
+  const files = jpegs.map((b, i) => { const f = join(imgDir, `${i}.jpg`); writeFileSync(f, b); return f; });
+  const sizes = jpegs.map((b) => b.length);
+  const server = await startServer();
+  try {
+    const users = [];
+    for (let i = 0; i < nUsers; i++) { const name = `up${i}`; users.push({ name, token: await register(server.base, name) }); }
+    // Warm-up: one upload so the worker thread and sharp are loaded.
+    await uploadOnce(server.base, users[0].name, users[0].token, jpegs[0]);
+    const m0 = await stageMetrics(server.base); const c0 = cpuSeconds(server.child.pid);
+    console.error(`driving uploads: concurrency ${concurrency}, ${seconds}s...`);
+    const r = await runGenerator(SELF, { kind: 'upload', port: server.port, seconds, concurrency, users, images: files });
+    const c1 = cpuSeconds(server.child.pid); const m1 = await stageMetrics(server.base);
+    const created = r.statuses['201'] ?? 0;
+    const cpu = c1 - c0;
+    const result = {
+      name: 'upload',
+      note: seconds < 20 ? `short run (${seconds}s) to prove the script works; not a final figure` : undefined,
+      conditions: conditions({
+        server_env: { ONEPIC_WORKERS: 1, ONEPIC_METADATA: 'embedded', ONEPIC_BLOBS: 'fs (temp dir)' },
+        concurrency, duration_s: seconds, users: nUsers,
+        image: { count: nImages, width: 1600, height: 1200, format: 'JPEG q85, EXIF orientation 6, Make/Model, GPS', bytes_min: Math.min(...sizes), bytes_max: Math.max(...sizes), bytes_mean: Math.round(sizes.reduce((a, b) => a + b, 0) / sizes.length) },
+        load_generator: 'node:http keep-alive, closed loop',
+      }),
+      uploads_per_s: +(created / r.seconds).toFixed(2),
+      latency_ms: r.latency_ms, statuses: r.statuses, errors: r.errors, requests: r.requests,
+      server_cpu_s: +cpu.toFixed(2), server_cpu_ms_per_upload: created ? +((cpu / created) * 1000).toFixed(1) : null,
+      stages: stageDelta(m0, m1),
+    };
+    const md = uploadMarkdown(result);
+    console.log(md);
+    writeResults('upload', result, md);
+  } finally {
+    await server.stop();
+    rmSync(imgDir, { recursive: true, force: true });
+  }
+}
+
+function uploadMarkdown(r) {
+  const c = r.conditions;
+  const lines = [
+    `## Upload benchmark (${c.date})`, '',
+    r.note ? `> ${r.note}\n` : '',
+    '| metric | value |', '|---|---|',
+    `| uploads/s (201s, server on 1 core, 1 imaging thread) | ${r.uploads_per_s} |`,
+    `| latency p50 / p99 / max (ms) | ${r.latency_ms.p50} / ${r.latency_ms.p99} / ${r.latency_ms.max} |`,
+    `| statuses | ${Object.entries(r.statuses).map(([s, n]) => `${s}: ${n}`).join(', ')}${r.errors ? `, socket errors: ${r.errors}` : ''} |`,
+    `| server CPU per upload (ms) | ${r.server_cpu_ms_per_upload} (${r.server_cpu_s} s total) |`,
+    '', '| stage (job="upload") | count | mean ms | total s |', '|---|---|---|---|',
+    ...Object.entries(r.stages).map(([s, v]) => `| ${s} | ${v.count} | ${v.mean_ms} | ${v.sum_s} |`),
+    '', conditionsMarkdown(c),
+  ];
+  return lines.join('\n');
+}
+
+export function conditionsMarkdown(c) {
+  const img = c.image ? `; images: ${c.image.count} distinct ${c.image.width}x${c.image.height} ${c.image.format}, ${Math.round(c.image.bytes_min / 1024)}-${Math.round(c.image.bytes_max / 1024)} KiB (mean ${Math.round(c.image.bytes_mean / 1024)} KiB)` : '';
+  return `Conditions: ${c.machine.nproc} CPUs (${c.machine.cpu_model}), ${c.machine.mem_gib} GiB RAM, Linux ${c.machine.kernel}; ` +
+    `Node ${c.versions.node}, OnePic ${c.versions.onepic} (${c.versions.onepic_commit}), sharp ${c.versions.sharp}; ` +
+    `server ${c.pinning.server}, load generator ${c.pinning.load_generator} (${c.load_generator}); ` +
+    `concurrency ${c.concurrency}, duration ${c.duration_s} s${img}. Reproduce: see the header of the script.`;
+}
+
+if (process.argv[1] === SELF) {
+  if (process.argv[2] === 'gen') {
+    const spec = JSON.parse(readFileSync(process.argv[3], 'utf8'));
+    const run = spec.kind === 'upload' ? genUpload : (await import(spec.module)).gen;
+    process.stdout.write(JSON.stringify(await run(spec)));
+  } else {
+    await main();
+  }
+}
