@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   build, startServer, register, uploadOnce, phoneJpegs, cpuSeconds, runGenerator, drive,
-  conditions, conditionsMarkdown, writeResults, envInt, stageMetrics, stageDelta,
+  conditions, conditionsMarkdown, machineLoad, writeResults, envInt, stageMetrics, stageDelta,
 } from './upload.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -73,6 +73,7 @@ async function main() {
     console.error(`warm-up reads (2 s)...`);
     await runGenerator(SELF, { ...spec, seconds: 2, uploadRate: 0 });
 
+    const loadBefore = machineLoad();
     console.error(`phase A: reads only, ${seconds}s, concurrency ${readConcurrency}...`);
     let c0 = cpuSeconds(server.child.pid);
     const a = await runGenerator(SELF, { ...spec, uploadRate: 0 });
@@ -97,6 +98,7 @@ async function main() {
         read_request: 'GET /{user}?s=128, Accept: image/webp,image/*, keep-alive',
         image: { count: nImages, width: 1600, height: 1200, format: 'JPEG q85, EXIF orientation 6, Make/Model, GPS', bytes_min: Math.min(...sizes), bytes_max: Math.max(...sizes), bytes_mean: Math.round(sizes.reduce((x, y) => x + y, 0) / sizes.length) },
         load_generator: 'node:http keep-alive, one process',
+        machine_load_before_run: loadBefore,
       }),
       reads_only: { ...a.reads, server_cpu_s: +cpuA.toFixed(2) },
       reads_with_uploads: { ...b.reads, server_cpu_s: +cpuB.toFixed(2) },

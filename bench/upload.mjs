@@ -10,7 +10,7 @@
 // keep-alive (no extra dependency). This file also exports the helpers bench/mixed.mjs uses.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir, totalmem, cpus } from 'node:os';
+import { tmpdir, totalmem, cpus, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
@@ -144,8 +144,19 @@ export function conditions(extra = {}) {
     machine: { nproc: Number(safeExec('nproc', [])), cpu_model: model, mem_gib: +(totalmem() / 2 ** 30).toFixed(1), kernel: safeExec('uname', ['-r']) },
     versions: { node: process.version, onepic: pkg.version, onepic_commit: safeExec('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']), sharp: sharpV, libvips: vips },
     pinning: { server: 'taskset -c 0', load_generator: 'taskset -c 1' },
+    // Other work on the machine skews a 2-core benchmark; record it so a contaminated run shows.
+    machine_load_after_run: machineLoad(),
     ...extra,
   };
+}
+
+export const machineLoad = () => ({ loadavg_1_5_15: loadavg().map((x) => +x.toFixed(2)), other_busy_processes: otherBusy() });
+
+/** Processes (not this benchmark's) using more than 5% CPU, from ps. */
+export function otherBusy() {
+  const out = safeExec('ps', ['-eo', 'pid,ppid,pcpu,etimes,args', '--sort=-pcpu', '--no-headers']);
+  return out.split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => Number(f[2]) > 5 && Number(f[0]) !== process.pid && Number(f[1]) !== process.pid)
+    .slice(0, 8).map((f) => `${f[2]}% ${f.slice(4).join(' ').slice(0, 80)}`);
 }
 
 export function writeResults(name, result, markdown) {
@@ -253,6 +264,7 @@ async function main() {
     for (let i = 0; i < nUsers; i++) { const name = `up${i}`; users.push({ name, token: await register(server.base, name) }); }
     // Warm-up: one upload so the worker thread and sharp are loaded.
     await uploadOnce(server.base, users[0].name, users[0].token, jpegs[0]);
+    const loadBefore = machineLoad();
     const m0 = await stageMetrics(server.base); const c0 = cpuSeconds(server.child.pid);
     console.error(`driving uploads: concurrency ${concurrency}, ${seconds}s...`);
     const r = await runGenerator(SELF, { kind: 'upload', port: server.port, seconds, concurrency, users, images: files });
@@ -267,6 +279,7 @@ async function main() {
         concurrency, duration_s: seconds, users: nUsers,
         image: { count: nImages, width: 1600, height: 1200, format: 'JPEG q85, EXIF orientation 6, Make/Model, GPS', bytes_min: Math.min(...sizes), bytes_max: Math.max(...sizes), bytes_mean: Math.round(sizes.reduce((a, b) => a + b, 0) / sizes.length) },
         load_generator: 'node:http keep-alive, closed loop',
+        machine_load_before_run: loadBefore,
       }),
       uploads_per_s: +(created / r.seconds).toFixed(2),
       latency_ms: r.latency_ms, statuses: r.statuses, errors: r.errors, requests: r.requests,
@@ -299,12 +312,20 @@ function uploadMarkdown(r) {
   return lines.join('\n');
 }
 
+function loadText(when, l) {
+  if (!l) return '';
+  return `Load average ${when} ${l.loadavg_1_5_15.join(' / ')}` +
+    (l.other_busy_processes.length ? `, other busy processes (figures skewed by them): ${l.other_busy_processes.join('; ')}.` : ', no other busy processes.');
+}
+
 export function conditionsMarkdown(c) {
   const img = c.image ? `; images: ${c.image.count} distinct ${c.image.width}x${c.image.height} ${c.image.format}, ${Math.round(c.image.bytes_min / 1024)}-${Math.round(c.image.bytes_max / 1024)} KiB (mean ${Math.round(c.image.bytes_mean / 1024)} KiB)` : '';
   return `Conditions: ${c.machine.nproc} CPUs (${c.machine.cpu_model}), ${c.machine.mem_gib} GiB RAM, Linux ${c.machine.kernel}; ` +
     `Node ${c.versions.node}, OnePic ${c.versions.onepic} (${c.versions.onepic_commit}), sharp ${c.versions.sharp}; ` +
     `server ${c.pinning.server}, load generator ${c.pinning.load_generator} (${c.load_generator}); ` +
-    `concurrency ${c.concurrency}, duration ${c.duration_s} s${img}. Reproduce: see the header of the script.`;
+    `concurrency ${c.concurrency}, duration ${c.duration_s} s${img}. ` +
+    loadText('before the run', c.machine_load_before_run) + ' ' + loadText('after the run', c.machine_load_after_run) +
+    ` Reproduce: see the header of the script.`;
 }
 
 if (process.argv[1] === SELF) {
