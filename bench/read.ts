@@ -123,6 +123,8 @@ interface Measured {
   total: number; status: Record<string, number>; non2xx304: number; errors: number; timeouts: number;
   serverCpuSeconds: number; serverCpuPercent: number; serverCpuMicrosPerReq: number;
   loadgenCpuPercent: number; generatorBound: boolean;
+  /** Wall time of the autocannon process: longer than the duration when requests wait for their 10 s timeout. */
+  wallSeconds: number;
 }
 
 async function autocannon(workDir: string, cfg: { url: string; duration: number; requests?: AcRequest[]; overallRate?: number }): Promise<AcOut> {
@@ -160,7 +162,7 @@ async function measureAc(label: string, workDir: string, serverPid: number, cfg:
     label, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, p999: r.latency.p99_9,
     total, status, non2xx304: total - ok, errors: r.errors, timeouts: r.timeouts,
     serverCpuSeconds, serverCpuPercent, serverCpuMicrosPerReq: total > 0 ? (1e6 * serverCpuSeconds) / total : 0,
-    loadgenCpuPercent, generatorBound: loadgenCpuPercent > 90 && serverCpuPercent < 90,
+    loadgenCpuPercent, generatorBound: loadgenCpuPercent > 90 && serverCpuPercent < 90, wallSeconds: ac.wallSeconds,
   };
 }
 
@@ -408,6 +410,7 @@ Server on CPU ${SERVER_CPU} (OnePic with ONEPIC_WORKERS=1, embedded stores, rend
 ${P.connections} keep-alive connections, ${P.duration} s per autocannon run (${P.halfDuration} s at half rate, ${P.wrkDuration} s wrk -t1).
 ${users} users (Zipf s=${P.zipfS} over them, ${distinctUsersInList} distinct in the ${requests.length}-request list), sizes ${P.sizes.join(', ')}, If-None-Match on ${f(100 * conditions.ifNoneMatchShareActual, 1)}% of requests (target ${f(100 * P.inmShare)}%, ETags known for the top ${etagUsers} users).${inmNote ? `\n**If-None-Match: ${inmNote}.**` : ''}
 Cache-hit URL ${hotPath} (${hotBytes.length} bytes); nginx serves the same bytes: ${sameBytes}, same ETag: ${sameEtag}. nginx additionally sends Server, Last-Modified and Accept-Ranges; OnePic additionally sends X-Request-Id and uWebSockets.
+CPU % = CPU seconds over the load generator's wall time (which includes waiting for timed-out requests, so CPU % is understated when there are timeouts; µs/req is not affected).
 "Generator-bound" = load generator above 90% of its core while the server is below 90% of its core.
 Reproduce: \`npm run bench:read\` (quick: \`BENCH_DURATION=5 BENCH_USERS=200 npm run bench:read\`).
 `;
