@@ -100,8 +100,8 @@ async function main() {
         load_generator: 'node:http keep-alive, one process',
         machine_load_before_run: loadBefore,
       }),
-      reads_only: { ...a.reads, server_cpu_s: +cpuA.toFixed(2) },
-      reads_with_uploads: { ...b.reads, server_cpu_s: +cpuB.toFixed(2) },
+      reads_only: { ...a.reads, server_cpu_s: +cpuA.toFixed(2), server_core_utilisation: +(cpuA / a.reads.seconds).toFixed(2) },
+      reads_with_uploads: { ...b.reads, server_cpu_s: +cpuB.toFixed(2), server_core_utilisation: +(cpuB / b.reads.seconds).toFixed(2) },
       uploads_under_read_load: b.uploads,
       achieved_reads_per_upload: ratio ? Math.round(ratio) : null,
       stages_during_mixed: { upload: stageDelta(m0, m1) },
@@ -116,15 +116,16 @@ async function main() {
 }
 
 function mixedMarkdown(r) {
-  const row = (label, x) => `| ${label} | ${x.rate_per_s} | ${x.latency_ms.p50} | ${x.latency_ms.p99} | ${x.latency_ms.p999} | ${Object.entries(x.statuses).map(([s, n]) => `${s}: ${n}`).join(', ')}${x.errors ? `, errors: ${x.errors}` : ''} |`;
+  const row = (label, x) => `| ${label} | ${x.rate_per_s} | ${x.latency_ms.p50} | ${x.latency_ms.p99} | ${x.latency_ms.p999} | ${Object.entries(x.statuses).map(([s, n]) => `${s}: ${n}`).join(', ')}${x.errors ? `, errors: ${x.errors}` : ''} | ${x.server_core_utilisation === undefined ? '' : Math.round(x.server_core_utilisation * 100) + '%'} |`;
   return [
     `## Mixed benchmark (${r.conditions.date})`, '',
     r.note ? `> ${r.note}\n` : '',
     `Scaling: ${r.scaling}`, '',
-    '| traffic | req/s | p50 ms | p99 ms | p99.9 ms | statuses |', '|---|---|---|---|---|---|',
+    '| traffic | req/s | p50 ms | p99 ms | p99.9 ms | statuses | server core busy |', '|---|---|---|---|---|---|---|',
     row('reads only', r.reads_only),
     row('reads with upload trickle', r.reads_with_uploads),
     r.uploads_under_read_load ? row('uploads under read load', r.uploads_under_read_load) : '',
+    '', r.reads_only.server_core_utilisation < 0.9 ? `The server core was not saturated in the reads-only phase (${Math.round(r.reads_only.server_core_utilisation * 100)}% busy): the read rate is the load generator's (node:http, one process on CPU 1) or other processes' limit, not OnePic's; bench:read (autocannon) measures OnePic's read ceiling.` : '',
     '', `Achieved reads per upload in the mixed phase: ${r.achieved_reads_per_upload ?? 'n/a'} (spec: 100,000).`, '',
     conditionsMarkdown(r.conditions),
   ].join('\n');

@@ -191,18 +191,19 @@ export function summarize(lat, statuses, errors, seconds) {
 export async function drive({ host, port, seconds, concurrency, next, intervalMs }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: Math.max(concurrency, 64) });
   const lat = []; const statuses = {}; let errors = 0;
-  const end = performance.now() + seconds * 1000;
+  const slow = []; // five slowest: [start offset ms, latency ms, status]
+  const start = performance.now();
+  const end = start + seconds * 1000;
   const one = () => new Promise((resolve) => {
     const { path, method = 'GET', headers = {}, body } = next();
     const t0 = performance.now();
     const req = http.request({ host, port, path, method, headers: body ? { ...headers, 'Content-Length': body.length } : headers, agent }, (res) => {
       res.on('data', () => {});
-      res.on('end', () => { lat.push(performance.now() - t0); statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1; resolve(); });
+      res.on('end', () => { const ms = performance.now() - t0; lat.push(ms); slow.push([+(t0 - start).toFixed(0), +ms.toFixed(1), res.statusCode]); slow.sort((x, y) => y[1] - x[1]); slow.length = Math.min(slow.length, 5); statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1; resolve(); });
     });
     req.on('error', () => { errors++; resolve(); });
     req.end(body);
   });
-  const start = performance.now();
   if (intervalMs) {
     const pending = [];
     for (let t = start; t < end; t += intervalMs) {
@@ -216,7 +217,7 @@ export async function drive({ host, port, seconds, concurrency, next, intervalMs
   }
   const elapsed = (performance.now() - start) / 1000;
   agent.destroy();
-  return summarize(lat, statuses, errors, elapsed);
+  return { ...summarize(lat, statuses, errors, elapsed), slowest_start_ms_latency_ms_status: slow };
 }
 
 /** Runs `node <script> gen <specFile>` pinned to CPU 1; resolves with the JSON it prints. */
@@ -282,8 +283,8 @@ async function main() {
         machine_load_before_run: loadBefore,
       }),
       uploads_per_s: +(created / r.seconds).toFixed(2),
-      latency_ms: r.latency_ms, statuses: r.statuses, errors: r.errors, requests: r.requests,
-      server_cpu_s: +cpu.toFixed(2), server_cpu_ms_per_upload: created ? +((cpu / created) * 1000).toFixed(1) : null,
+      latency_ms: r.latency_ms, slowest_start_ms_latency_ms_status: r.slowest_start_ms_latency_ms_status, statuses: r.statuses, errors: r.errors, requests: r.requests,
+      server_cpu_s: +cpu.toFixed(2), server_core_utilisation: +(cpu / r.seconds).toFixed(2), server_cpu_ms_per_upload: created ? +((cpu / created) * 1000).toFixed(1) : null,
       stages: stageDelta(m0, m1),
     };
     const md = uploadMarkdown(result);
@@ -305,6 +306,8 @@ function uploadMarkdown(r) {
     `| latency p50 / p99 / max (ms) | ${r.latency_ms.p50} / ${r.latency_ms.p99} / ${r.latency_ms.max} |`,
     `| statuses | ${Object.entries(r.statuses).map(([s, n]) => `${s}: ${n}`).join(', ')}${r.errors ? `, socket errors: ${r.errors}` : ''} |`,
     `| server CPU per upload (ms) | ${r.server_cpu_ms_per_upload} (${r.server_cpu_s} s total) |`,
+    `| five slowest (started at ms, took ms) | ${r.slowest_start_ms_latency_ms_status.map(([t, ms]) => `${t}: ${ms}`).join('; ')} |`,
+    `| server core utilisation | ${Math.round(r.server_core_utilisation * 100)}%${r.server_core_utilisation < 0.9 ? ' (not saturated: the bottleneck was elsewhere)' : ''} |`,
     '', '| stage (job="upload") | count | mean ms | total s |', '|---|---|---|---|',
     ...Object.entries(r.stages).map(([s, v]) => `| ${s} | ${v.count} | ${v.mean_ms} | ${v.sum_s} |`),
     '', conditionsMarkdown(c),
