@@ -48,6 +48,8 @@ export async function startServer(extraEnv = {}) {
     ONEPIC_LOG_LEVEL: 'warn', ONEPIC_SWEEP_INTERVAL_SECONDS: '0', ...extraEnv,
   };
   const child = spawn('taskset', ['-c', '0', process.execPath, join(ROOT, 'dist/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  let stopping = false;
+  child.on('exit', (code, signal) => { if (!stopping) console.error(`bench: the OnePic server exited during the run (code ${code}, signal ${signal})`); });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
@@ -57,6 +59,7 @@ export async function startServer(extraEnv = {}) {
   return {
     child, port, base, dir,
     async stop() {
+      stopping = true;
       child.kill('SIGTERM');
       await new Promise((r) => { if (child.exitCode !== null) r(); else child.once('exit', r); setTimeout(r, 5000); });
       rmSync(dir, { recursive: true, force: true });
@@ -137,12 +140,14 @@ export function conditions(extra = {}) {
   const cpuinfo = safeExec('cat', ['/proc/cpuinfo']);
   const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown';
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
-  let sharpV = 'unknown', vips = 'unknown';
+  let sharpV = 'unknown';
   try { const sp = JSON.parse(readFileSync(join(ROOT, 'node_modules/sharp/package.json'), 'utf8')); sharpV = sp.version; } catch { /* */ }
   return {
     date: new Date().toISOString(),
     machine: { nproc: Number(safeExec('nproc', [])), cpu_model: model, mem_gib: +(totalmem() / 2 ** 30).toFixed(1), kernel: safeExec('uname', ['-r']) },
-    versions: { node: process.version, onepic: pkg.version, onepic_commit: safeExec('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']), sharp: sharpV, libvips: vips },
+    versions: { node: process.version, onepic: pkg.version, onepic_commit: safeExec('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']),
+      // dist/ is built from the working tree: uncommitted source changes are part of what ran.
+      uncommitted_src: safeExec('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src']).split('\n').filter(Boolean), sharp: sharpV },
     pinning: { server: 'taskset -c 0', load_generator: 'taskset -c 1' },
     // Other work on the machine skews a 2-core benchmark; record it so a contaminated run shows.
     machine_load_after_run: machineLoad(),
@@ -324,7 +329,7 @@ function loadText(when, l) {
 export function conditionsMarkdown(c) {
   const img = c.image ? `; images: ${c.image.count} distinct ${c.image.width}x${c.image.height} ${c.image.format}, ${Math.round(c.image.bytes_min / 1024)}-${Math.round(c.image.bytes_max / 1024)} KiB (mean ${Math.round(c.image.bytes_mean / 1024)} KiB)` : '';
   return `Conditions: ${c.machine.nproc} CPUs (${c.machine.cpu_model}), ${c.machine.mem_gib} GiB RAM, Linux ${c.machine.kernel}; ` +
-    `Node ${c.versions.node}, OnePic ${c.versions.onepic} (${c.versions.onepic_commit}), sharp ${c.versions.sharp}; ` +
+    `Node ${c.versions.node}, OnePic ${c.versions.onepic} (${c.versions.onepic_commit}${c.versions.uncommitted_src?.length ? ` plus uncommitted ${c.versions.uncommitted_src.join(', ')}` : ''}), sharp ${c.versions.sharp}; ` +
     `server ${c.pinning.server}, load generator ${c.pinning.load_generator} (${c.load_generator}); ` +
     `concurrency ${c.concurrency}, duration ${c.duration_s} s${img}. ` +
     loadText('before the run', c.machine_load_before_run) + ' ' + loadText('after the run', c.machine_load_after_run) +
