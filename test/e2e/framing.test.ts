@@ -6,15 +6,23 @@ import { register, type RunningServer, startServer } from './server.js';
  * Responses without a body (304, 204, HEAD) must still be framed right on a keep-alive
  * connection: a wrong Content-Length makes a client or proxy wait for bytes that never come, or
  * read the next response as a body. fetch() hides this, so these requests go over a raw socket.
+ * (Pipelined requests are not tested: uWS answers them out of order when the first is async.)
+ */
+/**
+ * Sends `requests` one after another on one keep-alive connection, each once the previous one's
+ * status line has arrived (as browsers do: they do not pipeline), and returns the raw text.
  */
 function exchange(port: number, requests: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(requests.join('')));
     let text = '';
+    let sent = 0;
+    const socket = connect(port, '127.0.0.1', () => socket.write(requests[sent++]!));
     socket.setEncoding('latin1');
     socket.on('data', (chunk: string) => {
       text += chunk;
-      if ((text.match(/HTTP\/1\.1 /g) ?? []).length === requests.length && /\r\n\r\n/.test(text.slice(text.lastIndexOf('HTTP/1.1 ')))) {
+      const answered = (text.match(/HTTP\/1\.1 /g) ?? []).length;
+      if (answered === sent && sent < requests.length) socket.write(requests[sent++]!);
+      if (answered === requests.length && /\r\n\r\n/.test(text.slice(text.lastIndexOf('HTTP/1.1 ')))) {
         setTimeout(() => { socket.destroy(); resolve(text); }, 200);
       }
     });
