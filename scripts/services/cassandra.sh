@@ -190,17 +190,4 @@ wait_ready() {
   log "cassandra: answering CQL on 127.0.0.1:$CASSANDRA_PORT"
 }
 
-case "${1:-}" in
-  install) install ;;
-  launch) launch ;;
-  wait) wait_ready ;;
-  start) launch; wait_ready ;;
-  stop) stop_pid_file cassandra "$PID_FILE" ;;
-  status)
-    if pid=$(live_pid "$PID_FILE"); then
-      answers && { echo "cassandra: running (pid $pid), answering on 127.0.0.1:$CASSANDRA_PORT"; exit 0; }
-      echo "cassandra: running (pid $pid), not answering yet"; exit 1
-    fi
-    echo "cassandra: stopped"; exit 3 ;;
-  *) echo "usage: $0 {start|stop|status|install|launch|wait}" >&2; exit 2 ;;
-esac
+service_main cassandra "127.0.0.1:$CASSANDRA_PORT" answers "$@"

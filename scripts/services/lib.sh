@@ -60,3 +60,24 @@ stop_pid_file() {
   for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   rm -f "$file"
 }
+
+# The command line of a service script. The script defines install, launch and wait_ready, and
+# a readiness check named by $3; PID_FILE names its pid file. Usage: service_main NAME ADDRESS CHECK "$@"
+service_main() {
+  local name=$1 address=$2 check=$3 pid
+  shift 3
+  case "${1:-}" in
+    install) install ;;
+    launch) launch ;;
+    wait) wait_ready ;;
+    start) launch; wait_ready ;;
+    stop) stop_pid_file "$name" "$PID_FILE" ;;
+    status)
+      if pid=$(live_pid "$PID_FILE"); then
+        "$check" && { echo "$name: running (pid $pid), answering on $address"; exit 0; }
+        echo "$name: running (pid $pid), not answering yet"; exit 1
+      fi
+      echo "$name: stopped"; exit 3 ;;
+    *) echo "usage: $0 {start|stop|status|install|launch|wait}" >&2; exit 2 ;;
+  esac
+}

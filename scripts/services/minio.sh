@@ -85,17 +85,4 @@ wait_ready() {
   log "minio: ready on $URL, bucket $S3_BUCKET"
 }
 
-case "${1:-}" in
-  install) install ;;
-  launch) launch ;;
-  wait) wait_ready ;;
-  start) launch; wait_ready ;;
-  stop) stop_pid_file minio "$PID_FILE" ;;
-  status)
-    if pid=$(live_pid "$PID_FILE"); then
-      ready && { echo "minio: running (pid $pid), ready on $URL"; exit 0; }
-      echo "minio: running (pid $pid), not ready"; exit 1
-    fi
-    echo "minio: stopped"; exit 3 ;;
-  *) echo "usage: $0 {start|stop|status|install|launch|wait}" >&2; exit 2 ;;
-esac
+service_main minio "$URL" ready "$@"
