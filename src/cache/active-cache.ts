@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { ActiveLookup, MetadataStore } from '../metadata/port.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { Tally } from '../metrics/tallied-counter.js';
 
 /**
  * username -> what `/{username}` serves, with a TTL that is the cross-node staleness bound: a
@@ -25,6 +26,9 @@ export class ActiveCache {
   /** True inside set(): a value replaced there was not expired, only overwritten. */
   private seeding = false;
 
+  private readonly hits: Tally | undefined;
+  private readonly misses: Tally | undefined;
+
   constructor(
     private readonly store: MetadataStore,
     options: { ttlMs: number; maxEntries: number },
@@ -46,14 +50,15 @@ export class ActiveCache {
     });
     metrics?.cacheEntries.report((g) => g.set({ cache: 'active' }, this.lru.size));
     // Series exist from the start, so rate() sees the first event and dashboards show 0, not "no data".
-    for (const result of ['hit', 'miss']) metrics?.cacheLookups.inc({ cache: 'active', result }, 0);
+    this.hits = metrics?.cacheLookups.bind({ cache: 'active', result: 'hit' });
+    this.misses = metrics?.cacheLookups.bind({ cache: 'active', result: 'miss' });
     for (const reason of ['evict', 'expire']) metrics?.cacheEvictions.inc({ cache: 'active', reason }, 0);
   }
 
   /** A fresh entry, or undefined: never does I/O. A miss is counted by the load that follows. */
   peek(username: string): ActiveLookup | undefined {
     const value = this.lru.get(username);
-    if (value) this.metrics?.cacheLookups.inc({ cache: 'active', result: 'hit' });
+    if (value) this.hits?.inc();
     return value;
   }
 
@@ -64,7 +69,7 @@ export class ActiveCache {
     // caller gets its real answer or its real error (503 metadata_unavailable).
     const status: LRUCache.Status<string, ActiveLookup> = {};
     const pending = this.lru.fetch(username, { status });
-    this.metrics?.cacheLookups.inc({ cache: 'active', result: status.fetch === 'hit' ? 'hit' : 'miss' });
+    (status.fetch === 'hit' ? this.hits : this.misses)?.inc();
     return (await pending) ?? this.store.getActive(username);
   }
 

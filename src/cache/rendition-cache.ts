@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Metrics } from '../metrics/metrics.js';
+import type { Tally } from '../metrics/tallied-counter.js';
 
 /** Bytes ready to send, with what the headers need. */
 export interface Rendition {
@@ -29,6 +30,9 @@ const ENTRY_OVERHEAD = 200;
 export class RenditionCache {
   private readonly lru: LRUCache<string, Rendition, () => Promise<Rendition>>;
 
+  private readonly hits: Tally | undefined;
+  private readonly misses: Tally | undefined;
+
   constructor(options: { maxBytes: number }, private readonly metrics?: Metrics) {
     this.lru = new LRUCache<string, Rendition, () => Promise<Rendition>>({
       maxSize: options.maxBytes,
@@ -43,21 +47,22 @@ export class RenditionCache {
     metrics?.cacheEntries.report((g) => g.set({ cache: 'rendition' }, this.lru.size));
     metrics?.cacheBytes.report((g) => g.set({ cache: 'rendition' }, this.lru.calculatedSize));
     // Series exist from the start, so rate() sees the first event and dashboards show 0, not "no data".
-    for (const result of ['hit', 'miss']) metrics?.cacheLookups.inc({ cache: 'rendition', result }, 0);
+    this.hits = metrics?.cacheLookups.bind({ cache: 'rendition', result: 'hit' });
+    this.misses = metrics?.cacheLookups.bind({ cache: 'rendition', result: 'miss' });
     metrics?.cacheEvictions.inc({ cache: 'rendition', reason: 'evict' }, 0);
   }
 
   /** Never does I/O. A miss is counted by the load that follows. */
   peek(key: string): Rendition | undefined {
     const value = this.lru.get(key);
-    if (value) this.metrics?.cacheLookups.inc({ cache: 'rendition', result: 'hit' });
+    if (value) this.hits?.inc();
     return value;
   }
 
   async load(key: string, loader: () => Promise<Rendition>): Promise<Rendition> {
     const status: LRUCache.Status<string, Rendition, () => Promise<Rendition>> = {};
     const pending = this.lru.fetch(key, { context: loader, status });
-    this.metrics?.cacheLookups.inc({ cache: 'rendition', result: status.fetch === 'hit' ? 'hit' : 'miss' });
+    (status.fetch === 'hit' ? this.hits : this.misses)?.inc();
     // Undefined when the entry was dropped while loading (a delete on this node): load uncached.
     return (await pending) ?? loader();
   }

@@ -19,6 +19,8 @@ export interface HttpServer {
 export function createHttpServer(routes: RouteSpec[], deps: { metrics: Metrics; log: Logger; trustProxy: boolean }): HttpServer {
   const app = uWS.App();
   const inFlight = new InFlight();
+  // Read at scrape time: the count is kept anyway for draining, so requests pay nothing more.
+  deps.metrics.httpInFlight.report((gauge) => gauge.set(inFlight.count));
   const notFoundRoute: RouteSpec = {
     method: 'any', pattern: '/*', handler: () => json(404, { error: { code: 'not_found', message: 'No such route.' } }),
   };

@@ -2,19 +2,25 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from '@trufflesuite/uws-
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { AppError } from '../domain/errors.js';
+import type { RouteTally } from '../metrics/http-tally.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { ClientAborted, readBody } from './body.js';
 import { errorReply, json, type Reply, writeReply } from './reply.js';
 
-/** Everything a handler may read: copied from uWS's request before any await (it dies after). */
+/**
+ * Everything a handler may read. Valid across awaits: what uWS's request holds is copied out
+ * before the handler's first await (uWS frees it when the callback returns).
+ */
 export interface Ctx {
-  method: string;
-  url: string;
-  query: URLSearchParams;
-  params: string[];
+  readonly method: string;
+  readonly url: string;
+  /** The query string as sent, without the `?`. */
+  readonly rawQuery: string;
+  readonly query: URLSearchParams;
+  readonly params: string[];
   header(name: HeaderName): string;
-  ip: string;
-  requestId: string;
+  readonly ip: string;
+  readonly requestId: string;
   /** The body, for routes declared with a body limit. */
   body: () => Promise<Buffer>;
 }
@@ -67,21 +73,12 @@ export function requestIdFrom(header: string): string {
   return REQUEST_ID.test(header) ? header : randomUUID();
 }
 
-/** What the metrics and the access log need of one request, taken before the handler runs. */
-interface Exchange {
-  route: RouteSpec;
-  method: string;
-  requestId: string;
-  url: string;
-  rawQuery: string;
-  started: bigint;
-}
-
 /** Registers routes on the uWS app, and a 405 with `Allow` for other methods on the same paths. */
 export function registerRoutes(deps: RouterDeps, routes: RouteSpec[]): void {
   const allowed = new Map<string, string[]>();
   for (const route of routes) {
-    deps.app[route.method](route.pattern, (res, req) => handle(deps, route, res, req));
+    const bound: BoundRoute = { spec: route, params: countParams(route.pattern), tally: deps.metrics.http.route(route.pattern) };
+    deps.app[route.method](route.pattern, (res, req) => handle(deps, bound, res, req));
     if (route.method === 'any') continue;
     allowed.set(route.pattern, [...(allowed.get(route.pattern) ?? []), METHOD_NAME[route.method]]);
   }
@@ -89,61 +86,119 @@ export function registerRoutes(deps: RouterDeps, routes: RouteSpec[]): void {
     const spec: RouteSpec = {
       method: 'get', pattern, handler: () => json(405, { error: { code: 'method_not_allowed', message: `Use ${methods.join(', ')}.` } }, { Allow: methods.join(', ') }),
     };
-    deps.app.any(pattern, (res, req) => handle(deps, spec, res, req));
+    const bound: BoundRoute = { spec, params: countParams(pattern), tally: deps.metrics.http.route(pattern) };
+    deps.app.any(pattern, (res, req) => handle(deps, bound, res, req));
   }
 }
 
-function handle(deps: RouterDeps, route: RouteSpec, res: HttpResponse, req: HttpRequest): void {
+/**
+ * The request as a handler sees it. Headers and the client address are read from uWS only when
+ * asked for, because uWS's request object is valid only during the callback; `detach` copies
+ * what is left before the handler's first await lets the callback return.
+ */
+class RequestCtx implements Ctx {
+  private req: HttpRequest | undefined;
+  private readonly seen: Partial<Record<HeaderName, string>> = {};
+  private parsedQuery: URLSearchParams | undefined;
+  private address: string | undefined;
+  private id: string | undefined;
+  body: () => Promise<Buffer> = noBody;
+
+  constructor(
+    req: HttpRequest,
+    private readonly res: HttpResponse,
+    private readonly trustProxy: boolean,
+    readonly method: string,
+    readonly url: string,
+    readonly rawQuery: string,
+    readonly params: string[],
+  ) {
+    this.req = req;
+  }
+
+  header(name: HeaderName): string {
+    let value = this.seen[name];
+    if (value === undefined) this.seen[name] = value = this.req ? this.req.getHeader(name) : '';
+    return value;
+  }
+
+  get query(): URLSearchParams {
+    return (this.parsedQuery ??= new URLSearchParams(this.rawQuery));
+  }
+
+  get ip(): string {
+    if (this.address === undefined) {
+      const forwarded = this.trustProxy ? this.header('x-forwarded-for').split(',')[0]!.trim() : '';
+      this.address = forwarded || Buffer.from(this.res.getRemoteAddressAsText()).toString();
+    }
+    return this.address;
+  }
+
+  get requestId(): string {
+    return (this.id ??= requestIdFrom(this.header('x-request-id')));
+  }
+
+  /** Copies everything still unread out of uWS's request and response; call before they die. */
+  detach(): void {
+    if (!this.req) return;
+    for (const name of HEADERS) this.header(name);
+    void this.ip;
+    void this.requestId;
+    this.req = undefined;
+  }
+}
+
+const noBody = (): Promise<Buffer> => Promise.reject(new Error('this route reads no body'));
+
+/** A route as registered: its spec, its parameter count and its metrics, worked out once. */
+interface BoundRoute {
+  spec: RouteSpec;
+  params: number;
+  tally: RouteTally;
+}
+
+function handle(deps: RouterDeps, bound: BoundRoute, res: HttpResponse, req: HttpRequest): void {
+  const route = bound.spec;
   const started = process.hrtime.bigint();
-  const method = req.getCaseSensitiveMethod().toUpperCase();
+  const caseSensitive = req.getCaseSensitiveMethod();
+  const method = caseSensitive === METHOD_NAME[route.method] ? caseSensitive : caseSensitive.toUpperCase();
   let aborted = false;
-  const abortListeners: Array<() => void> = [];
+  let abortListeners: Array<() => void> | undefined;
+  const onAbort = (fn: () => void): void => { (abortListeners ??= []).push(fn); };
   res.onAborted(() => {
     aborted = true;
-    for (const fn of abortListeners) fn();
+    if (abortListeners) for (const fn of abortListeners) fn();
   });
-  const headers = new Map<HeaderName, string>();
-  for (const name of HEADERS) headers.set(name, req.getHeader(name));
-  const params: string[] = [];
-  for (let i = 0, n = countParams(route.pattern); i < n; i++) params.push(req.getParameter(i) ?? '');
-  const rawQuery = req.getQuery() ?? '';
-  const url = req.getUrl();
-  const forwarded = deps.trustProxy ? headers.get('x-forwarded-for')!.split(',')[0]!.trim() : '';
+  const args: string[] = [];
+  for (let i = 0, n = bound.params; i < n; i++) args.push(req.getParameter(i) ?? '');
+  const ctx = new RequestCtx(req, res, deps.trustProxy, method, req.getUrl(), req.getQuery() ?? '', args);
   const bodyPromise = route.bodyLimit === undefined ? undefined
-    : readBody(res, headers.get('content-length')!,
-      typeof route.bodyLimit === 'number' ? route.bodyLimit : route.bodyLimit(headers.get('content-type')!),
-      (fn) => abortListeners.push(fn));
-  bodyPromise?.catch(() => undefined); // handled where awaited; never an unhandled rejection
-  const ctx: Ctx = {
-    method, url, params,
-    query: new URLSearchParams(rawQuery),
-    header: (name) => headers.get(name)!,
-    ip: forwarded || Buffer.from(res.getRemoteAddressAsText()).toString(),
-    requestId: requestIdFrom(headers.get('x-request-id')!),
-    body: () => bodyPromise ?? Promise.reject(new Error(`route ${route.pattern} reads no body`)),
-  };
+    : readBody(res, ctx.header('content-length'),
+      typeof route.bodyLimit === 'number' ? route.bodyLimit : route.bodyLimit(ctx.header('content-type')),
+      onAbort);
+  if (bodyPromise) {
+    bodyPromise.catch(() => undefined); // handled where awaited; never an unhandled rejection
+    ctx.body = () => bodyPromise;
+  }
   const head = method === 'HEAD';
-  const exchange: Exchange = { route, method, requestId: ctx.requestId, url, rawQuery, started };
   deps.inFlight.enter();
-  deps.metrics.httpInFlight.inc();
 
-  const finish = (handlerReply: Reply, corked: boolean): void => {
-    if (aborted) return done(deps, exchange, 499, 0);
-    // A copy: handlers may answer with shared Reply objects, and every response names its request.
-    const reply: Reply = { ...handlerReply, headers: { ...handlerReply.headers, 'X-Request-Id': ctx.requestId } };
-    if (bodyPromise && reply.status >= 400) reply.close = true; // the unread rest of the body must not be parsed as a request
+  const finish = (reply: Reply, corked: boolean): void => {
+    if (aborted) return done(deps, bound, ctx, started, 499, 0);
+    // The unread rest of a refused body must not be parsed as the next request.
+    const close = reply.close === true || (bodyPromise !== undefined && reply.status >= 400);
     const bytes = bodyBytes(reply, head);
     let pending: Promise<void> | undefined;
-    const write = () => { pending = writeReply(res, reply, head, () => aborted); };
+    const write = () => { pending = writeReply(res, reply, { head, close, requestId: ctx.requestId, isAborted: () => aborted }); };
     if (corked) write(); else res.cork(write);
     // A body cut short by the client is not counted: uWS does not say how much of it went out.
     if (pending) {
       // uWS calls no onWritable after an abort, so the abort itself must end the wait, or the
       // request would stay in flight forever and hold up a graceful shutdown.
-      const abortedWhileWriting = new Promise<void>((resolve) => abortListeners.push(resolve));
-      void Promise.race([pending, abortedWhileWriting]).then(() => done(deps, exchange, reply.status, aborted ? 0 : bytes));
+      const abortedWhileWriting = new Promise<void>((resolve) => onAbort(resolve));
+      void Promise.race([pending, abortedWhileWriting]).then(() => done(deps, bound, ctx, started, reply.status, aborted ? 0 : bytes));
     }
-    else done(deps, exchange, reply.status, bytes);
+    else done(deps, bound, ctx, started, reply.status, bytes);
   };
 
   let result: Reply | Promise<Reply>;
@@ -153,6 +208,7 @@ function handle(deps: RouterDeps, route: RouteSpec, res: HttpResponse, req: Http
     result = Promise.reject(err);
   }
   if (!(result instanceof Promise)) return finish(result, true);
+  ctx.detach();
   result.then(
     (reply) => finish(reply, false),
     (err: unknown) => {
@@ -179,27 +235,19 @@ function bodyBytes(reply: Reply, head: boolean): number {
   return typeof reply.body === 'string' ? Buffer.byteLength(reply.body) : reply.body.length;
 }
 
-function done(deps: RouterDeps, x: Exchange, status: number, bytes: number): void {
+function done(deps: RouterDeps, bound: BoundRoute, ctx: RequestCtx, started: bigint, status: number, bytes: number): void {
   deps.inFlight.leave();
-  const seconds = Number(process.hrtime.bigint() - x.started) / 1e9;
-  const route = x.route.pattern;
-  const method = METHOD_LABELS.has(x.method) ? x.method : 'OTHER';
-  deps.metrics.httpInFlight.dec();
-  deps.metrics.httpRequests.inc({ route, method, status: String(status) });
-  deps.metrics.httpDuration.observe({ route, method }, seconds);
-  if (bytes > 0) deps.metrics.httpResponseBytes.inc({ route }, bytes);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  bound.tally.record(METHOD_LABELS.has(ctx.method) ? ctx.method : 'OTHER', status, seconds, bytes);
   // The access log: no headers at all (so never Authorization), no bodies (so never a password).
   if (deps.log.isLevelEnabled('debug')) {
     deps.log.debug({
-      requestId: x.requestId, method: x.method, route, url: x.rawQuery ? `${x.url}?${x.rawQuery}` : x.url,
+      requestId: ctx.requestId, method: ctx.method, route: bound.spec.pattern, url: ctx.rawQuery ? `${ctx.url}?${ctx.rawQuery}` : ctx.url,
       status, durationMs: Math.round(seconds * 1e6) / 1e3, bytes,
     }, 'request');
   }
 }
 
-const paramCounts = new Map<string, number>();
 function countParams(pattern: string): number {
-  let n = paramCounts.get(pattern);
-  if (n === undefined) paramCounts.set(pattern, (n = pattern.split('/').filter((s) => s.startsWith(':')).length));
-  return n;
+  return pattern.split('/').filter((s) => s.startsWith(':')).length;
 }

@@ -1,5 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { HttpTally } from './http-tally.js';
 import { ScrapedGauge } from './scraped-gauge.js';
+import { TalliedCounter } from './tallied-counter.js';
 
 /**
  * Every metric OnePic exports, named in one place. The registry is built by server.ts and passed
@@ -51,21 +53,25 @@ const STAGE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2
 export class Metrics {
   readonly registry = new Registry();
 
-  readonly httpRequests = new Counter({
+  readonly httpRequests: Counter<'route' | 'method' | 'status'> = new Counter({
     name: 'onepic_http_requests_total', help: 'HTTP requests answered, by route template, method and status.',
     labelNames: ['route', 'method', 'status'] as const, registers: [this.registry],
+    collect: (): void => this.http.flushRequests(),
   });
   readonly httpDuration = new Histogram({
     name: 'onepic_http_request_duration_seconds', help: 'Time from request to the last byte handed to the socket.',
     labelNames: ['route', 'method'] as const, buckets: HTTP_BUCKETS, registers: [this.registry],
   });
-  readonly httpInFlight = new Gauge({
-    name: 'onepic_http_requests_in_flight', help: 'Requests being handled now.', registers: [this.registry],
+  readonly httpInFlight = new ScrapedGauge(this.registry, {
+    name: 'onepic_http_requests_in_flight', help: 'Requests being handled now.',
   });
-  readonly httpResponseBytes = new Counter({
+  readonly httpResponseBytes: Counter<'route'> = new Counter({
     name: 'onepic_http_response_bytes_total', help: 'Response body bytes sent, by route template.',
     labelNames: ['route'] as const, registers: [this.registry],
+    collect: (): void => this.http.flushBytes(),
   });
+  /** How requests are counted: through this, never by inc() on the counters above. */
+  readonly http: HttpTally = new HttpTally(this.httpRequests, this.httpResponseBytes, this.httpDuration);
   readonly errors = new Counter({
     name: 'onepic_errors_total', help: 'Error responses by stable error code.',
     labelNames: ['code', 'status'] as const, registers: [this.registry],
@@ -94,9 +100,9 @@ export class Metrics {
   readonly imagingThreads = new ScrapedGauge(this.registry, {
     name: 'onepic_imaging_threads', help: 'Imaging worker threads configured.',
   });
-  readonly cacheLookups = new Counter({
+  readonly cacheLookups = new TalliedCounter(this.registry, {
     name: 'onepic_cache_lookups_total', help: 'Cache lookups by cache and result (hit, miss).',
-    labelNames: ['cache', 'result'] as const, registers: [this.registry],
+    labelNames: ['cache', 'result'] as const,
   });
   readonly cacheEvictions = new Counter({
     name: 'onepic_cache_evictions_total', help: 'Entries evicted for room (evict) or replaced after expiring (expire).',
