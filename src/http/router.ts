@@ -163,12 +163,19 @@ function handle(deps: RouterDeps, bound: BoundRoute, res: HttpResponse, req: Htt
   const caseSensitive = req.getCaseSensitiveMethod();
   const method = caseSensitive === METHOD_NAME[route.method] ? caseSensitive : caseSensitive.toUpperCase();
   let aborted = false;
+  let watching = false;
   let abortListeners: Array<() => void> | undefined;
-  const onAbort = (fn: () => void): void => { (abortListeners ??= []).push(fn); };
-  res.onAborted(() => {
-    aborted = true;
-    if (abortListeners) for (const fn of abortListeners) fn();
-  });
+  // uWS needs an abort handler only for a response that outlives this callback; a cache hit
+  // answered right here skips it (and its native call).
+  const watchAbort = (): void => {
+    if (watching) return;
+    watching = true;
+    res.onAborted(() => {
+      aborted = true;
+      if (abortListeners) for (const fn of abortListeners) fn();
+    });
+  };
+  const onAbort = (fn: () => void): void => { watchAbort(); (abortListeners ??= []).push(fn); };
   const args: string[] = [];
   for (let i = 0, n = bound.params; i < n; i++) args.push(req.getParameter(i) ?? '');
   const ctx = new RequestCtx(req, res, deps.trustProxy, method, req.getUrl(), req.getQuery() ?? '', args);
@@ -181,6 +188,9 @@ function handle(deps: RouterDeps, bound: BoundRoute, res: HttpResponse, req: Htt
     ctx.body = () => bodyPromise;
   }
   const head = method === 'HEAD';
+  // This uWS build treats a HEAD answered with endWithoutBody(length) as still open (see
+  // writeReply), and aborts the process if such a response has no abort handler.
+  if (head) watchAbort();
   deps.inFlight.enter();
 
   const finish = (reply: Reply, corked: boolean): void => {
@@ -208,6 +218,7 @@ function handle(deps: RouterDeps, bound: BoundRoute, res: HttpResponse, req: Htt
     result = Promise.reject(err);
   }
   if (!(result instanceof Promise)) return finish(result, true);
+  watchAbort();
   ctx.detach();
   result.then(
     (reply) => finish(reply, false),
