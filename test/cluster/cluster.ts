@@ -1,0 +1,145 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import cassandra from 'cassandra-driver';
+
+/**
+ * The local cluster of `npm run cluster:up` (scripts/cluster/*.sh, deploy/local), driven from a
+ * test through the same scripts an operator runs: N OnePic nodes behind a real nginx, on the
+ * real Cassandra and MinIO of `npm run services:up`. Each test cluster has its own state
+ * directory under .cluster/, its own ports, and a keyspace and S3 prefix of its own (the
+ * keyspace is dropped by destroy()).
+ */
+
+const run = promisify(execFile);
+const REPO = path.resolve(import.meta.dirname, '../..');
+const SCRIPTS = path.join(REPO, 'scripts/cluster');
+
+export interface ClusterOptions {
+  nodes: number;
+  /** Extra environment for every node (ONEPIC_*). */
+  env?: Record<string, string>;
+}
+
+export class TestCluster {
+  /** Commands run and their output, for the failure message. */
+  readonly transcript: string[] = [];
+
+  private constructor(
+    readonly stateDir: string,
+    readonly proxyPort: number,
+    readonly keyspace: string,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  /** Brings up a cluster with `cluster:up` on the first free run of ports from 8110 up. */
+  static async up(options: ClusterOptions): Promise<TestCluster> {
+    const id = randomBytes(4).toString('hex');
+    const proxyPort = await freePortRun(8110, options.nodes + 2);
+    const keyspace = `cluster_test_${id}`;
+    const env = {
+      ...process.env as Record<string, string>,
+      ...options.env,
+      ONEPIC_CLUSTER_STATE: path.join(REPO, '.cluster', `test-${id}`),
+      ONEPIC_CLUSTER_PORT: String(proxyPort),
+      ONEPIC_CLUSTER_NODES: String(options.nodes),
+      ONEPIC_CLUSTER_KEYSPACE: keyspace,
+      ONEPIC_CLUSTER_S3_PREFIX: `cluster-test-${id}/`,
+    };
+    const cluster = new TestCluster(env.ONEPIC_CLUSTER_STATE, proxyPort, keyspace, env);
+    await cluster.script('up.sh');
+    return cluster;
+  }
+
+  get base(): string {
+    return `http://127.0.0.1:${this.proxyPort}`;
+  }
+
+  nodePort(n: number): number {
+    return this.proxyPort + n;
+  }
+
+  nodeBase(n: number): string {
+    return `http://127.0.0.1:${this.nodePort(n)}`;
+  }
+
+  /** The node number behind an `X-Upstream` address ("127.0.0.1:8112" -> 2); the last one tried. */
+  nodeOf(upstream: string | null): number {
+    const last = (upstream ?? '').split(',').pop()!.trim();
+    const port = Number(last.split(':').pop());
+    return port > this.proxyPort && port < this.proxyPort + 100 ? port - this.proxyPort : 0;
+  }
+
+  kill(n: number): Promise<string> { return this.script('node.sh', 'kill', String(n)); }
+  start(n: number): Promise<string> { return this.script('node.sh', 'start', String(n)); }
+  /** scale.sh remove: out of nginx's list, reload, then SIGTERM (the node drains). */
+  remove(n: number): Promise<string> { return this.script('scale.sh', 'remove', String(n)); }
+  add(n: number): Promise<string> { return this.script('scale.sh', 'add', String(n)); }
+
+  /** cluster:down, then drops the keyspace; keeps the state directory (logs) when `keepLogs`. */
+  async destroy(keepLogs: boolean): Promise<void> {
+    await this.script('down.sh').catch((err) => this.transcript.push(String(err)));
+    const client = new cassandra.Client({
+      contactPoints: (process.env.ONEPIC_CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042').split(','),
+      localDataCenter: process.env.ONEPIC_CASSANDRA_LOCAL_DC ?? 'datacenter1',
+    });
+    try {
+      await client.execute(`DROP KEYSPACE IF EXISTS ${this.keyspace}`);
+    } catch { /* left for the next services:down */ } finally {
+      await client.shutdown();
+    }
+    if (!keepLogs) await rm(this.stateDir, { recursive: true, force: true });
+  }
+
+  /** The last lines of every node's log and of nginx's error log. */
+  async logs(lines = 15): Promise<string> {
+    const files = [...Array.from({ length: 9 }, (_, i) => `node-${i + 1}/node.log`), 'nginx/error.log'];
+    const parts: string[] = [];
+    for (const file of files) {
+      const text = await readFile(path.join(this.stateDir, file), 'utf8').catch(() => null);
+      if (text !== null) parts.push(`--- ${file}\n${text.trimEnd().split('\n').slice(-lines).join('\n')}`);
+    }
+    return parts.join('\n');
+  }
+
+  private async script(name: string, ...args: string[]): Promise<string> {
+    try {
+      const { stdout, stderr } = await run('bash', [path.join(SCRIPTS, name), ...args], { env: this.env, cwd: REPO, timeout: 120_000 });
+      this.transcript.push(`$ ${name} ${args.join(' ')}\n${stdout}${stderr}`);
+      return stdout + stderr;
+    } catch (err) {
+      const e = err as { stdout?: string; stderr?: string; message: string };
+      throw new Error(`scripts/cluster/${name} ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+    }
+  }
+}
+
+function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** The first port p (from `from`, in steps of 10, below 8200) with p .. p + count - 1 all free. */
+async function freePortRun(from: number, count: number): Promise<number> {
+  for (let base = from; base + count <= 8200; base += 10) {
+    const used = await Promise.all(Array.from({ length: count }, (_, i) => portInUse(base + i)));
+    if (!used.some(Boolean)) return base;
+  }
+  throw new Error(`no run of ${count} free ports between ${from} and 8199`);
+}
+
+/** The sum of onepic_http_requests_total over the avatar route (`/:name`) on one node. */
+export async function avatarRequests(nodeBase: string): Promise<number> {
+  const text = await (await fetch(`${nodeBase}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('onepic_http_requests_total{') && line.includes('route="/:name"')) sum += Number(line.split(' ').pop());
+  }
+  return sum;
+}
