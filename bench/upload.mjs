@@ -104,6 +104,32 @@ export async function stageMetrics(base, job = 'upload') {
   }
   return out;
 }
+/** Store operation latency from /metrics: count, sum and the histogram buckets, per store and operation. */
+export async function storeMetrics(base) {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const out = {};
+  for (const line of text.split('\n')) {
+    const m = /^onepic_store_operation_seconds_(sum|count|bucket)\{([^}]*)\} ([0-9.eE+-]+)/.exec(line);
+    if (!m) continue;
+    const labels = Object.fromEntries([...m[2].matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    const op = (out[`${labels.store}.${labels.operation}`] ??= { sum: 0, count: 0, buckets: {} });
+    if (m[1] === 'bucket') op.buckets[labels.le] = Number(m[3]); else op[m[1]] = Number(m[3]);
+  }
+  return out;
+}
+/** Per operation between two scrapes: count, mean, and the bucket bound that holds the slowest. */
+export function storeDelta(before, after) {
+  const out = {};
+  for (const [op, a] of Object.entries(after)) {
+    const b = before[op] ?? { sum: 0, count: 0, buckets: {} };
+    const count = a.count - b.count;
+    if (count <= 0) continue;
+    const bounds = Object.keys(a.buckets).filter((le) => le !== '+Inf').map(Number).sort((x, y) => x - y);
+    const slowest = bounds.find((le) => a.buckets[String(le)] - (b.buckets[String(le)] ?? 0) >= count);
+    out[op] = { count, mean_ms: +(((a.sum - b.sum) / count) * 1000).toFixed(2), max_under_ms: slowest === undefined ? 'over the top bucket' : slowest * 1000 };
+  }
+  return out;
+}
 export function stageDelta(before, after) {
   const out = {};
   for (const [stage, a] of Object.entries(after)) {
@@ -271,10 +297,10 @@ async function main() {
     // Warm-up: one upload so the worker thread and sharp are loaded.
     await uploadOnce(server.base, users[0].name, users[0].token, jpegs[0]);
     const loadBefore = machineLoad();
-    const m0 = await stageMetrics(server.base); const c0 = cpuSeconds(server.child.pid);
+    const m0 = await stageMetrics(server.base); const s0 = await storeMetrics(server.base); const c0 = cpuSeconds(server.child.pid);
     console.error(`driving uploads: concurrency ${concurrency}, ${seconds}s...`);
     const r = await runGenerator(SELF, { kind: 'upload', port: server.port, seconds, concurrency, users, images: files });
-    const c1 = cpuSeconds(server.child.pid); const m1 = await stageMetrics(server.base);
+    const c1 = cpuSeconds(server.child.pid); const m1 = await stageMetrics(server.base); const s1 = await storeMetrics(server.base);
     const created = r.statuses['201'] ?? 0;
     const cpu = c1 - c0;
     const result = {
@@ -291,6 +317,7 @@ async function main() {
       latency_ms: r.latency_ms, slowest_start_ms_latency_ms_status: r.slowest_start_ms_latency_ms_status, statuses: r.statuses, errors: r.errors, requests: r.requests,
       server_cpu_s: +cpu.toFixed(2), server_core_utilisation: +(cpu / r.seconds).toFixed(2), server_cpu_ms_per_upload: created ? +((cpu / created) * 1000).toFixed(1) : null,
       stages: stageDelta(m0, m1),
+      store_operations: storeDelta(s0, s1),
     };
     const md = uploadMarkdown(result);
     console.log(md);
@@ -315,6 +342,8 @@ function uploadMarkdown(r) {
     `| server core utilisation | ${Math.round(r.server_core_utilisation * 100)}%${r.server_core_utilisation < 0.9 ? ' (not saturated: the bottleneck was elsewhere)' : ''} |`,
     '', '| stage (job="upload") | count | mean ms | total s |', '|---|---|---|---|',
     ...Object.entries(r.stages).map(([s, v]) => `| ${s} | ${v.count} | ${v.mean_ms} | ${v.sum_s} |`),
+    '', '| store operation | count | mean ms | slowest under (ms, histogram bound) |', '|---|---|---|---|',
+    ...Object.entries(r.store_operations ?? {}).map(([op, v]) => `| ${op} | ${v.count} | ${v.mean_ms} | ${v.max_under_ms} |`),
     '', conditionsMarkdown(c),
   ];
   return lines.join('\n');
