@@ -61,48 +61,65 @@ const cpuCores = (q: string | number) => (String(q).endsWith('m') ? Number(Strin
 const uploadRequestLimit = (env: Env) => uploadBodyLimit(env.ONEPIC_MAX_UPLOAD_BYTES)('multipart/form-data');
 
 // ---------------------------------------------------------------------------------------------
-// nginx: the `map $uri $onepic_user` blocks, read entry by entry and evaluated as nginx does
-// (regexes in order, first match wins, `$1` from its captures, else the default).
+// nginx: the `map` blocks that give $onepic_user, read entry by entry and evaluated as nginx does:
+// regexes in order, first match wins, the value with `$1` and named captures substituted and
+// other variables (earlier maps) evaluated, else the default. $request_id stands for "no user".
 
-const NO_USER = Symbol('default');
-interface HashMap { variable: string; entries: Array<{ regex: RegExp; value: string }>; fallback: string }
+const NO_USER = Symbol('no user');
+const REQUEST_ID = '<request_id>';
+interface NginxMap { source: string; entries: Array<{ regex: RegExp; value: string }>; fallback: string }
 
 function stripComments(conf: string): string {
   return conf.split('\n').map((line) => line.replace(/^((?:[^#"]|"(?:[^"\\]|\\.)*")*)#.*$/, '$1')).join('\n');
 }
 
-function readHashMap(conf: string): HashMap {
-  const lines = stripComments(conf).split('\n');
-  const start = lines.findIndex((l) => /^\s*map\s+\$uri\s+\$\w+\s*\{\s*$/.test(l));
-  expect(start, 'a `map $uri $... {` block').toBeGreaterThanOrEqual(0);
-  const variable = /\$(\w+)\s*\{/.exec(lines[start]!)![1]!;
-  const entries: HashMap['entries'] = [];
-  let fallback = '';
-  for (const raw of lines.slice(start + 1)) {
+/** Every `map $source $target { ... }` block, by target variable. */
+function readMaps(conf: string): Map<string, NginxMap> {
+  const maps = new Map<string, NginxMap>();
+  let current: NginxMap | undefined;
+  for (const raw of stripComments(conf).split('\n')) {
     const line = raw.trim();
-    if (line === '}') break;
-    if (line === '') continue;
-    const m = /^(?:"((?:[^"\\]|\\.)*)"|(\S+))\s+(\S+);$/.exec(line);
-    expect(m, `a map entry: ${line}`).not.toBeNull();
-    const source = (m![1] ?? m![2]!).replace(/\\(["'\\])/g, '$1');
-    if (source === 'default') fallback = m![3]!;
-    else if (source.startsWith('~')) {
-      const insensitive = source.startsWith('~*');
-      entries.push({ regex: new RegExp(source.slice(insensitive ? 2 : 1), insensitive ? 'i' : ''), value: m![3]! });
-    } else throw new Error(`exact-match map entries are not expected: ${line}`);
+    const head = /^map\s+\$(\w+)\s+\$(\w+)\s*\{$/.exec(line);
+    if (head) {
+      current = { source: head[1]!, entries: [], fallback: '' };
+      maps.set(head[2]!, current);
+    } else if (current && line === '}') current = undefined;
+    else if (current && line !== '') {
+      const m = /^(?:"((?:[^"\\]|\\.)*)"|(\S+))\s+(?:"((?:[^"\\]|\\.)*)"|(\S+));$/.exec(line);
+      expect(m, `a map entry: ${line}`).not.toBeNull();
+      const unquote = (v: string) => v.replace(/\\(["'\\])/g, '$1');
+      const source = unquote(m![1] ?? m![2]!);
+      const value = unquote(m![3] ?? m![4]!);
+      if (source === 'default') current.fallback = value;
+      else if (source.startsWith('~')) {
+        const insensitive = source.startsWith('~*');
+        current.entries.push({ regex: new RegExp(source.slice(insensitive ? 2 : 1), insensitive ? 'i' : ''), value });
+      } else throw new Error(`exact-match map entries are not expected: ${line}`);
+    }
   }
-  return { variable, entries, fallback };
+  return maps;
 }
 
-function hashKey(map: HashMap, uri: string): string | typeof NO_USER {
-  for (const { regex, value } of map.entries) {
-    const m = regex.exec(uri);
-    if (m) return value.replace(/\$(\d)/g, (_, i: string) => m[Number(i)] ?? '');
-  }
-  return map.fallback.includes('$') ? NO_USER : map.fallback;
+/** A variable's value for one request; like nginx, each variable is computed once per request. */
+function evaluate(maps: Map<string, NginxMap>, variable: string, uri: string, known = new Map<string, string>()): string {
+  if (variable === 'uri') return uri;
+  if (variable === 'request_id') return REQUEST_ID;
+  const cached = known.get(variable);
+  if (cached !== undefined) return cached;
+  const map = maps.get(variable);
+  if (!map) throw new Error(`$${variable} is neither a map nor a variable this evaluator knows`);
+  const input = evaluate(maps, map.source, uri, known);
+  const hit = map.entries.map(({ regex, value }) => ({ m: regex.exec(input), value })).find(({ m }) => m);
+  const result = (hit?.value ?? map.fallback).replace(/\$(?:\{(\w+)\}|(\w+))/g, (_, braced?: string, bare?: string) => {
+    const name = (braced ?? bare)!;
+    if (/^\d$/.test(name)) return hit!.m![Number(name)] ?? '';
+    return hit?.m?.groups?.[name] ?? evaluate(maps, name, uri, known);
+  });
+  known.set(variable, result);
+  return result;
 }
 
-/** Sample URIs of every GET/POST/... route, each with the username it names (or none). */
+/** Sample URIs of every route, each with the (folded) username it names, or none. */
 function routeSamples(): Array<{ uri: string; user: string | typeof NO_USER }> {
   const user = 'a-1-b'.padEnd(39, 'z');
   expect(isWellFormedUsername(user)).toBe(true);
@@ -111,31 +128,41 @@ function routeSamples(): Array<{ uri: string; user: string | typeof NO_USER }> {
   const out: Array<{ uri: string; user: string | typeof NO_USER }> = [];
   for (const { pattern } of serverRoutes()) {
     if (pattern === '/:name') {
-      out.push({ uri: `/${user}`, user }, ...[...extensions].map((ext) => ({ uri: `/${user}.${ext}`, user })));
+      for (const name of [user, user.toUpperCase(), 'ArPiT-9']) {
+        out.push({ uri: `/${name}`, user: name.toLowerCase() }, ...[...extensions].map((ext) => ({ uri: `/${name}.${ext}`, user: name.toLowerCase() })));
+      }
     } else if (pattern === '/i/:key') {
       out.push({ uri: `/i/${key}`, user });
     } else if (pattern.startsWith('/api/')) {
-      const uri = pattern.replace(':username', user).replace(/:\w+/g, '0190b8a2-7c1e-7000-8000-000000000000');
-      out.push({ uri, user: pattern.includes(':username') ? user : NO_USER });
+      const sample = (name: string) => pattern.replace(':username', name).replace(/:\w+/g, '0190b8a2-7c1e-7000-8000-000000000000');
+      if (pattern.includes(':username')) out.push({ uri: sample(user), user }, { uri: sample('Arpit'), user: 'arpit' });
+      else out.push({ uri: sample(user), user: NO_USER });
     }
   }
   return out;
 }
 
+const HASH_KEY = 'onepic_user';
 const composeNginx = text('deploy/compose/nginx.conf');
+const usernameMapConf = text('deploy/compose/username-map.conf');
 const controllerConfig = parse(text('deploy/k8s/ingress-nginx-controller.example.yaml')) as Obj;
 
 describe('nginx hash key by username', () => {
-  const maps = { compose: readHashMap(composeNginx), ingress: readHashMap(controllerConfig.data['http-snippet']) };
-
-  it.each(Object.entries(maps))('%s: every route that names a user hashes on that user; the rest spread', (_, map) => {
+  it('folds every route that names a user to that user, in lower case; the rest spread by request id', () => {
+    const maps = readMaps(usernameMapConf);
     const samples = routeSamples();
-    expect(samples.filter((s) => s.user !== NO_USER).length).toBeGreaterThan(8);
-    for (const { uri, user } of samples) expect({ uri, key: hashKey(map, uri) }).toEqual({ uri, key: user });
+    expect(samples.filter((s) => s.user !== NO_USER).length).toBeGreaterThan(20);
+    for (const { uri, user } of samples) {
+      const key = evaluate(maps, HASH_KEY, uri);
+      expect({ uri, key: key === REQUEST_ID ? NO_USER : key }).toEqual({ uri, key: user });
+    }
   });
 
-  it('is the same map in deploy/compose/nginx.conf and the ingress-nginx controller settings', () => {
-    expect(maps.ingress).toEqual(maps.compose);
+  it('is the same map for docker compose and for the ingress-nginx controller', () => {
+    expect(controllerConfig.data['http-snippet']).toBe(usernameMapConf);
+    const include = /^\s*include\s+(\S+);/m.exec(stripComments(composeNginx))?.[1];
+    const nginxMounts = (parse(text('deploy/compose/docker-compose.yml')) as Obj).services.nginx.volumes as string[];
+    expect(nginxMounts).toContain(`./username-map.conf:${include}:ro`);
   });
 });
 
@@ -245,7 +272,8 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
 
   it('hashes the Ingress by the map\'s variable and lets uploads through to OnePic\'s own 413', () => {
     const annotations = one('Ingress').metadata.annotations;
-    expect(annotations['nginx.ingress.kubernetes.io/upstream-hash-by']).toBe(`$${readHashMap(controllerConfig.data['http-snippet']).variable}`);
+    expect(annotations['nginx.ingress.kubernetes.io/upstream-hash-by']).toBe(`$${HASH_KEY}`);
+    expect(readMaps(controllerConfig.data['http-snippet']).has(HASH_KEY)).toBe(true);
     expect(nginxBytes(annotations['nginx.ingress.kubernetes.io/proxy-body-size'])).toBeGreaterThan(uploadRequestLimit(k8sEnv));
   });
 });
@@ -309,7 +337,7 @@ describe('docker compose (deploy/compose)', () => {
   it('routes nginx to every node by username, over HTTP/1.1, with X-Forwarded-For OnePic can trust', () => {
     const conf = stripComments(composeNginx);
     const upstream = /upstream\s+onepic\s*\{([^}]*)\}/.exec(conf)![1]!;
-    expect(upstream).toMatch(new RegExp(`hash\\s+\\$${readHashMap(composeNginx).variable}\\s+consistent;`));
+    expect(upstream).toMatch(new RegExp(`hash\\s+\\$${HASH_KEY}\\s+consistent;`));
     const servers = [...upstream.matchAll(/server\s+([\w.-]+):(\d+)/g)].map((m) => [m[1], Number(m[2])]);
     expect(servers).toEqual(nodeNames.map((n) => [n, nodeEnv.PORT]));
     // uWebSockets.js does not answer HTTP/1.0, nginx's default to upstreams.
