@@ -188,9 +188,6 @@ function handle(deps: RouterDeps, bound: BoundRoute, res: HttpResponse, req: Htt
     ctx.body = () => bodyPromise;
   }
   const head = method === 'HEAD';
-  // This uWS build treats a HEAD answered with endWithoutBody(length) as still open (see
-  // writeReply), and aborts the process if such a response has no abort handler.
-  if (head) watchAbort();
   deps.inFlight.enter();
 
   const finish = (reply: Reply, corked: boolean): void => {
