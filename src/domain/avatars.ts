@@ -113,6 +113,12 @@ export class Avatars {
     return this.fallback(req, 'user_not_found');
   }
 
+  /** `/i/{key}` from memory only, never awaiting; undefined means ask `byKey`. */
+  tryKey(key: string): Rendition | undefined {
+    // The rendition cache also holds placeholders under `~...` keys, which /i/ never serves.
+    return key.startsWith('~') ? undefined : this.renditions.peek(key);
+  }
+
   /** `/i/{key}`: one immutable rendition, or 404. */
   async byKey(key: string, maxSize: number): Promise<Rendition> {
     const ref = parsePublicKey(key, maxSize);

@@ -344,6 +344,25 @@ describe('GET /i/{key}', () => {
     expect(res.headers['content-type'] ?? '').not.toMatch(/^image\//);
   });
 
+  it('never serves a cached placeholder under /i/, though placeholders share the rendition cache', async () => {
+    // Placeholders are cached under `~{kind}.{seed}.{size}.{format}`; make sure these are in memory.
+    expect((await getImage(`${base}/nobody?d=blank&s=64`)).status).toBe(200);
+    expect((await getImage(`${base}/nobody?d=identicon&s=64`)).status).toBe(200);
+    for (const key of ['~blank..64.png', '~identicon.nobody.64.jpeg', '~identicon.nobody.64.webp', '%7Eblank..64.png']) {
+      const res = await rawRequest(base, { path: `/i/${key}` });
+      expect(res.status, key).toBe(404);
+      expect(res.headers['content-type'] ?? '', key).not.toMatch(/^image\//);
+    }
+  });
+
+  it('serves a second request for a url from memory with the same bytes and headers', async () => {
+    const first = await rawRequest(base, { path: alphaPicture.url });
+    const second = await rawRequest(base, { path: alphaPicture.url });
+    expect(second.status).toBe(200);
+    expect(second.body.equals(first.body)).toBe(true);
+    for (const name of ['content-type', 'etag', 'cache-control', 'content-length']) expect(second.headers[name], name).toBe(first.headers[name]);
+  });
+
   it('answers 404 for a key of a real picture with a bad size or a non-canonical extension', async () => {
     const [, key] = /^\/i\/(.+)$/.exec(arpit.picture.url)!;
     const [user, hash] = key!.split('.');

@@ -92,8 +92,13 @@ export function avatarRoutes(avatars: Avatars, config: ReadPathConfig): RouteSpe
     return (username ? avatars.resolve(req) : avatars.unknownUser(req)).then((result) => toReply(ctx, result));
   };
 
-  const byKey = async (ctx: Ctx): Promise<Reply> =>
-    immutable.reply(ctx, 200, await avatars.byKey(safeDecode(ctx.params[0]!), config.maxSize), false);
+  const byKey = (ctx: Ctx): Reply | Promise<Reply> => {
+    const key = safeDecode(ctx.params[0]!);
+    // Only renditions of keys the server made are cached, so a hit needs no parse of the key.
+    const hit = avatars.tryKey(key);
+    if (hit) return immutable.reply(ctx, 200, hit, false);
+    return avatars.byKey(key, config.maxSize).then((rendition) => immutable.reply(ctx, 200, rendition, false));
+  };
 
   return [
     { method: 'get', pattern: '/i/:key', handler: byKey },
