@@ -28,6 +28,7 @@ describe('health and readiness', () => {
   it('GET /readyz answers 200 with a check per store', async () => {
     const res = await api(base, 'GET', '/readyz');
     expect(res.status).toBe(200);
+    expect(res.body.status).toBe('ready');
     expect(res.body.checks).toEqual({ metadata: 'ok', blobs: 'ok' });
   });
 });

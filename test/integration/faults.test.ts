@@ -51,12 +51,14 @@ describe('store faults', () => {
     expect(write.body.error.code).toBe('metadata_unavailable');
     expect(write.headers.get('retry-after')).toMatch(/^\d+$/);
 
+    // Still ready (it serves cached reads), but says which store is missing.
     const ready = await json(await fetch(`${server.base}/readyz`));
-    expect(ready.status).toBe(503);
+    expect(ready.status).toBe(200);
+    expect(ready.body.status).toBe('degraded');
     expect(ready.body.checks.metadata).toBe('unavailable');
 
     await service('cassandra', 'start');
-    expect(await eventually(async () => (await fetch(`${server.base}/readyz`)).status === 200, 120_000)).toBe(true);
+    expect(await eventually(async () => (await json(await fetch(`${server.base}/readyz`))).body.status === 'ready', 120_000)).toBe(true);
     // The driver may still see the node flap while it finishes booting; writes must come back
     // within a bound (its reconnection backoff is capped at 2 s), with OnePic never restarted.
     const next = await phoneJpeg(320, 240);
@@ -84,11 +86,12 @@ describe('store faults', () => {
     expect(write.body.error.code).toBe('blobs_unavailable');
 
     const ready = await json(await fetch(`${server.base}/readyz`));
-    expect(ready.status).toBe(503);
+    expect(ready.status).toBe(200);
+    expect(ready.body.status).toBe('degraded');
     expect(ready.body.checks.blobs).toBe('unavailable');
 
     await service('minio', 'start');
-    expect(await eventually(async () => (await fetch(`${server.base}/readyz`)).status === 200, 60_000)).toBe(true);
+    expect(await eventually(async () => (await json(await fetch(`${server.base}/readyz`))).body.status === 'ready', 60_000)).toBe(true);
     expect((await upload(server.base, 'faulty', token, await phoneJpeg(300, 300))).status).toBe(201);
     // A size never rendered before needs the master from MinIO: it is reachable again.
     expect((await fetch(`${server.base}/faulty?s=33`)).status).toBe(200);

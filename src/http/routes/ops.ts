@@ -32,8 +32,13 @@ export function opsRoutes(d: OpsDeps): RouteSpec[] {
         const names = Object.keys(d.readiness);
         const results = await Promise.allSettled(names.map((n) => withTimeout(d.readiness[n]!(), timeout)));
         const checks = Object.fromEntries(names.map((n, i) => [n, results[i]!.status === 'fulfilled' ? 'ok' : 'unavailable']));
-        const ready = !d.isDraining() && results.every((r) => r.status === 'fulfilled');
-        return json(ready ? 200 : 503, { status: ready ? 'ready' : d.isDraining() ? 'draining' : 'unavailable', checks }, { 'Cache-Control': 'no-store' });
+        // Ready means "send me traffic": only a draining node says no. A store outage is shared
+        // by every node, so failing readiness for it would take all of them out of the load
+        // balancer at once, and with them the cached reads they can still serve; it shows as
+        // "degraded" here, and in the store error metrics and alerts.
+        const draining = d.isDraining();
+        const healthy = results.every((r) => r.status === 'fulfilled');
+        return json(draining ? 503 : 200, { status: draining ? 'draining' : healthy ? 'ready' : 'degraded', checks }, { 'Cache-Control': 'no-store' });
       },
     },
     {
