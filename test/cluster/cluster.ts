@@ -51,7 +51,14 @@ export class TestCluster {
       ONEPIC_CLUSTER_S3_PREFIX: `cluster-test-${id}/`,
     };
     const cluster = new TestCluster(env.ONEPIC_CLUSTER_STATE, proxyPort, keyspace, env);
-    await cluster.script('up.sh');
+    try {
+      await cluster.script('up.sh');
+    } catch (err) {
+      // Whatever did start (nodes, nginx) must not outlive the run.
+      const logs = await cluster.logs();
+      await cluster.destroy(true);
+      throw new Error(`${(err as Error).message}\n${logs}`);
+    }
     return cluster;
   }
 
