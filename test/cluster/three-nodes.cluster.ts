@@ -37,7 +37,7 @@ const created: Array<{ user: string; picture: Picture; source: Buffer }> = [];
 const results: Record<string, unknown> = {
   conditions: {
     errorBound: ERROR_BOUND, nodes: NODES, cores: availableParallelism(), activeCacheTtlMs: ACTIVE_TTL_MS, users: USERS, load: LOAD,
-    nginx: 'hash $onepic_user consistent; max_fails=3 fail_timeout=2s; proxy_next_upstream error timeout http_502 http_503 http_504',
+    nginx: 'hash $onepic_user consistent; max_fails=3 fail_timeout=2s; proxy_next_upstream error timeout http_502 http_504',
   },
 };
 
