@@ -1,20 +1,27 @@
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import type { MasterFormat } from '../metadata/port.js';
+import { applyOrientation } from './orient.js';
 
 /**
- * Stage 4 of an upload: encode the cropped pixels as the stored master.
+ * Stage 4 of an upload: turn the cropped square upright, convert it to sRGB if it still has
+ * another colour space, and encode it as the stored master.
  *
- * The input is raw sRGB pixels, so nothing of the original file (EXIF, GPS, XMP, ICC, comments)
- * can reach the master: the metadata was already left behind when the pixels were decoded,
- * and sharp adds none on output unless asked to (keepMetadata/withMetadata, never called here).
+ * Nothing of the original file (EXIF, GPS, XMP, comments) can reach the master: the square
+ * carries no metadata but, for a non-sRGB source, its ICC profile, which is consumed by the
+ * conversion here; and sharp writes none on output unless asked to (keepMetadata and friends,
+ * never called here).
  */
 
-export interface RawImage {
+export interface CroppedSquare {
+  /** Raw 8-bit sRGB pixels, or (container 'tiff') an uncompressed TIFF with the source's ICC profile. */
   data: Buffer;
+  container: 'raw' | 'tiff';
   /** Side of the square, pixels. */
   side: number;
-  /** 3 (RGB) or 4 (RGBA); sharp's raw output is always sRGB, 8 bits per channel. */
+  /** 3 (RGB) or 4 (RGBA). */
   channels: 3 | 4;
+  /** EXIF orientation of the source, 1 to 8: the square is cut from the pixels as stored. */
+  orientation: number;
 }
 
 export interface EncodedMaster {
@@ -28,13 +35,20 @@ export interface EncodedMaster {
 const MASTER_JPEG = { quality: 90, mozjpeg: false, chromaSubsampling: '4:4:4' } as const;
 const MASTER_PNG = { compressionLevel: 6, palette: false } as const;
 
-export async function encodeMaster(image: RawImage): Promise<EncodedMaster> {
-  const hasAlpha = image.channels === 4 && !(await isOpaque(image));
-  const pixels = sharp(image.data, { raw: { width: image.side, height: image.side, channels: image.channels } });
+export async function encodeMaster(square: CroppedSquare): Promise<EncodedMaster> {
+  const hasAlpha = square.channels === 4 && !(await isOpaque(square));
+  // A TIFF square is converted from its embedded profile to sRGB as it loads (sharp's default).
+  const pixels = applyOrientation(open(square), square.orientation);
   if (hasAlpha) {
     return { master: await pixels.png(MASTER_PNG).toBuffer(), format: 'png', hasAlpha: true };
   }
   return { master: await pixels.removeAlpha().jpeg(MASTER_JPEG).toBuffer(), format: 'jpeg', hasAlpha: false };
+}
+
+function open(square: CroppedSquare): Sharp {
+  return square.container === 'tiff'
+    ? sharp(square.data)
+    : sharp(square.data, { raw: { width: square.side, height: square.side, channels: square.channels } });
 }
 
 /**
@@ -43,7 +57,7 @@ export async function encodeMaster(image: RawImage): Promise<EncodedMaster> {
  * several times the bytes of a JPEG for nothing. The check runs on the cropped master, so
  * transparency that was cropped away does not count either.
  */
-async function isOpaque(image: RawImage): Promise<boolean> {
-  const stats = await sharp(image.data, { raw: { width: image.side, height: image.side, channels: image.channels } }).stats();
+async function isOpaque(square: CroppedSquare): Promise<boolean> {
+  const stats = await open(square).stats();
   return stats.isOpaque;
 }

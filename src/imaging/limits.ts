@@ -1,6 +1,8 @@
 import sharp, { type Metadata } from 'sharp';
 import { unprocessable } from '../domain/errors.js';
+import { colourHandling, type ColourHandling } from './colour-profile.js';
 import { decodeFailure } from './decode-errors.js';
+import { exifOrientation } from './orient.js';
 import type { SourceFormat } from './sniff.js';
 import type { ImageLimits } from './types.js';
 
@@ -21,6 +23,10 @@ export interface ImageProbe {
   pages: number;
   /** Whether the file has an alpha channel at all (not whether any pixel uses it). */
   hasAlpha: boolean;
+  /** EXIF orientation, 1 (upright) to 8. */
+  orientation: number;
+  /** Whether and when the embedded ICC profile must be converted from (see colour-profile.ts). */
+  colour: ColourHandling;
 }
 
 export async function probeImage(input: Uint8Array, format: SourceFormat, limits: ImageLimits): Promise<ImageProbe> {
@@ -43,6 +49,8 @@ export async function probeImage(input: Uint8Array, format: SourceFormat, limits
     orientedHeight: meta.autoOrient?.height ?? height,
     pages: meta.pages ?? 1,
     hasAlpha: meta.hasAlpha,
+    orientation: exifOrientation(meta.orientation),
+    colour: colourHandling(meta),
   };
   checkLimits(probe, limits);
   return probe;

@@ -1,14 +1,14 @@
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { decodeFailure } from './decode-errors.js';
-import { encodeMaster, type RawImage } from './encode-master.js';
+import { encodeMaster, type CroppedSquare } from './encode-master.js';
 import { probeImage, type ImageProbe } from './limits.js';
 import { sniffImageType, type SourceFormat } from './sniff.js';
 import type { ImageLimits, ProcessedUpload, StageTimings } from './types.js';
 
 /**
- * An upload, start to end: sniff the type, probe the header against the limits, decode with
- * orientation and a centred square crop, encode the master. Every failure a client can cause
+ * An upload, start to end: sniff the type, probe the header against the limits, decode the
+ * centred square crop, orient and encode it as the master. Every failure a client can cause
  * leaves as an AppError (415 or 422); nothing of sharp's own errors escapes.
  */
 
@@ -37,40 +37,58 @@ export async function processUpload(
 
   const sourceFormat = await timed('sniff', () => sniffImageType(input));
   const probe = await timed('probe', () => probeImage(input, sourceFormat, limits));
-  const raw = await timed('decode_resize', () => decodeSquare(input, sourceFormat, probe, limits));
-  const encoded = await timed('encode', () => encodeMaster(raw));
+  const square = await timed('decode_resize', () => decodeSquare(input, sourceFormat, probe, limits));
+  // 'encode' includes turning the square upright, and converting its colours when 'after-crop'.
+  const encoded = await timed('encode', () => encodeMaster(square));
   return {
-    result: { ...encoded, side: raw.side, sourceFormat },
+    result: { ...encoded, side: square.side, sourceFormat },
     timings,
   };
 }
 
 /**
- * Decodes the first frame, applies the EXIF orientation (before the metadata that carries it
- * is dropped) and crops the centred square, all in one libvips pipeline, into raw pixels.
- * The side uses the oriented dimensions: a portrait photo stored as landscape with
- * orientation 6 must be cropped as the portrait it is.
+ * Decodes the first frame and cuts the centred square out of it, resized to the master's side,
+ * all in one libvips pipeline, as the pixels are stored: the EXIF orientation is applied to the
+ * square when it is encoded (see orient.ts), which is much cheaper than turning the whole source.
+ * The side is the same either way, since a square has no orientation.
+ *
+ * The colour space follows the probe's `colour` (see colour-profile.ts): an sRGB profile is
+ * ignored, since converting with it would change nothing; another profile on 8-bit RGB is
+ * kept, in a TIFF container, so the encoder converts only the square; anything else is
+ * converted to sRGB here by sharp.
  */
 export async function decodeSquare(
   input: Uint8Array,
   format: SourceFormat,
   probe: ImageProbe,
   limits: ImageLimits,
-): Promise<RawImage> {
-  const side = Math.min(probe.orientedWidth, probe.orientedHeight, limits.masterSize);
+): Promise<CroppedSquare> {
+  const side = Math.min(probe.width, probe.height, limits.masterSize);
   try {
-    const { data, info } = await sharp(input, { limitInputPixels: limits.maxPixels, failOn: FAIL_ON, pages: 1 })
-      .autoOrient()
+    const pipeline = sharp(input, {
+      limitInputPixels: limits.maxPixels,
+      failOn: FAIL_ON,
+      pages: 1,
+      ignoreIcc: probe.colour === 'none',
+    })
       .resize(side, side, { fit: 'cover', position: 'centre' })
-      // Grey, CMYK, 16-bit and palette sources all arrive as 8-bit sRGB(A).
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+      // Grey, CMYK, 16-bit and palette sources all arrive as 8-bit sRGB(A); an 'after-crop'
+      // image is 8-bit RGB already and keeps its own colour space and profile for now.
+      .toColourspace('srgb');
+    const { data, info } = probe.colour === 'after-crop'
+      ? await pipeline.keepIccProfile().tiff({ compression: 'none' }).toBuffer({ resolveWithObject: true })
+      : await pipeline.raw().toBuffer({ resolveWithObject: true });
     const channels = info.channels === 4 ? 4 : 3;
     if (info.width !== side || info.height !== side || info.channels !== channels) {
       throw new Error(`Expected ${side}x${side} RGB(A) pixels but received ${info.width}x${info.height}x${info.channels}`);
     }
-    return { data, side, channels };
+    return {
+      data,
+      side,
+      channels,
+      container: probe.colour === 'after-crop' ? 'tiff' : 'raw',
+      orientation: probe.orientation,
+    };
   } catch (error) {
     throw decodeFailure(error, input, format, 'pixels');
   }

@@ -5,7 +5,7 @@ import * as images from '../../fixtures/images.js';
 const limits = images.defaultLimits();
 
 function probe(overrides: Partial<ImageProbe>): ImageProbe {
-  return { width: 800, height: 600, orientedWidth: 800, orientedHeight: 600, pages: 1, hasAlpha: false, ...overrides };
+  return { width: 800, height: 600, orientedWidth: 800, orientedHeight: 600, pages: 1, hasAlpha: false, orientation: 1, colour: 'none', ...overrides };
 }
 
 describe('probeImage', () => {

@@ -81,6 +81,74 @@ describe('processUpload: orientation and metadata', () => {
   });
 });
 
+describe('processUpload: colour profiles', () => {
+  const ORANGE: images.Rgb = { r: 200, g: 100, b: 50 };
+
+  /** A flat sRGB colour, stored converted to another profile (sharp's built-in 'p3' or 'cmyk') and tagged with it. */
+  async function tagged(profile: string, options: { orientation?: number; format?: 'jpeg' | 'png'; alpha?: boolean } = {}) {
+    const { orientation = 1, format = 'jpeg', alpha = false } = options;
+    const half = sharp({ create: { width: 400, height: 300, channels: 4, background: { ...ORANGE, alpha: 1 } } }).png();
+    let image = sharp({ create: { width: 800, height: 300, channels: 4, background: { ...ORANGE, alpha: alpha ? 0 : 1 } } })
+      .composite([{ input: await half.toBuffer(), left: 0, top: 0 }])
+      // withMetadata() on its own would tag the output sRGB.
+      .withMetadata({ orientation, icc: profile });
+    image = format === 'png' ? image.png() : image.jpeg({ quality: 95 });
+    return image.toBuffer();
+  }
+
+  it('converts a Display P3 photo to sRGB (after the crop), turned upright, with no profile left', async () => {
+    for (const orientation of [1, 6]) {
+      const input = await tagged('p3', { orientation });
+      // The stored numbers are P3's, far enough from sRGB's that ignoring the profile would show.
+      const stored = await sharp(input, { ignoreIcc: true }).raw().toBuffer();
+      expect(images.near({ r: stored[0]!, g: stored[1]!, b: stored[2]! }, ORANGE, 6)).toBe(false);
+
+      const { master: jpeg, side } = await master(input);
+      expect(images.near(await images.pixelAt(jpeg, side >> 1, side >> 1), ORANGE, 3)).toBe(true);
+      const meta = await sharp(jpeg).metadata();
+      expect([meta.icc, meta.exif, meta.orientation]).toEqual([undefined, undefined, undefined]);
+    }
+  });
+
+  it('converts a Display P3 PNG with transparency and keeps the transparency', async () => {
+    const input = await tagged('p3', { format: 'png', alpha: true });
+    expect((await sharp(input).metadata()).icc).toBeDefined();
+    const result = await master(input);
+    expect(result).toMatchObject({ format: 'png', hasAlpha: true, side: 300 });
+    const { data, info } = await sharp(result.master).raw().toBuffer({ resolveWithObject: true });
+    const at = (x: number) => (150 * info.width + x) * info.channels;
+    expect(images.near({ r: data[at(30)]!, g: data[at(30) + 1]!, b: data[at(30) + 2]! }, ORANGE, 3)).toBe(true);
+    expect(data[at(30) + 3]).toBe(255); // inside the opaque left half of the crop
+    expect(data[at(270) + 3]).toBe(0); // inside the transparent right half
+    expect((await sharp(result.master).metadata()).icc).toBeUndefined();
+  });
+
+  it.each(['srgb', 'p3'])('converts a 16-bit PNG tagged %s to sRGB (sharp alone would leave Display P3 numbers)', async (profile) => {
+    // Stored as 16-bit numbers of `profile` for the sRGB colour ORANGE.
+    const input = await sharp({ create: { width: 300, height: 200, channels: 3, background: ORANGE } })
+      .toColourspace('rgb16').withMetadata({ icc: profile }).png().toBuffer();
+    expect(await sharp(input).metadata()).toMatchObject({ depth: 'ushort', hasProfile: true });
+    const result = await master(input);
+    expect(result).toMatchObject({ format: 'jpeg', side: 200 });
+    expect(images.near(await images.pixelAt(result.master, 100, 100), ORANGE, 3)).toBe(true);
+  });
+
+  it('converts CMYK as sharp does by default', async () => {
+    const input = await tagged('cmyk');
+    expect((await sharp(input).metadata()).space).toBe('cmyk');
+    const { master: jpeg } = await master(input);
+    const expected = await images.pixelAt(await sharp(input).toColourspace('srgb').png().toBuffer(), 400, 150);
+    expect(images.near(await images.pixelAt(jpeg, 150, 150), expected, 3)).toBe(true);
+  });
+
+  it('ignores an sRGB profile without changing a pixel that converting with it would give', async () => {
+    const input = await images.phoneJpeg(1600, 1200, 1);
+    expect((await sharp(input).metadata()).icc).toBeDefined();
+    const converted = await sharp(input).resize(1024, 1024, { fit: 'cover' }).jpeg({ quality: 90, chromaSubsampling: '4:4:4' }).toBuffer();
+    expect(await images.meanDifference((await master(input)).master, converted)).toBeLessThan(0.5);
+  });
+});
+
 describe('processUpload: rejections', () => {
   it.each([
     ['SVG', 415, 'unsupported_type', images.svgDisguised],
