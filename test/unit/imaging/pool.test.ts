@@ -102,6 +102,27 @@ describe('ImagingPool', () => {
     expect(p.stats()).toMatchObject({ queued: 0, running: 0, utilization: 0 });
   });
 
+  it('takes jobs in the order they came, so none waits behind later ones under steady load', async () => {
+    const p = pool({ threads: 1, maxQueue: 8 });
+    const { master } = await p.processUpload(await images.phoneJpeg(400, 300));
+    const finished: number[] = [];
+    // Keep the queue full for a while: each finished job is replaced by a new one at once, the
+    // way a closed-loop client keeps a server busy. Job 1 was queued at the start, so it must
+    // finish among the first few, long before the last job.
+    let next = 0;
+    const loop = async (): Promise<void> => {
+      while (next < 24) {
+        const n = next++;
+        await p.render(master, 200 + n, 'jpeg');
+        finished.push(n);
+      }
+    };
+    await Promise.all([loop(), loop(), loop(), loop()]);
+    expect(finished).toHaveLength(24);
+    for (const n of [0, 1, 2, 3]) expect(finished.indexOf(n), `job ${n} in ${finished.join(',')}`).toBeLessThan(4);
+    expect(p.stats()).toMatchObject({ queued: 0, running: 0 });
+  });
+
   it('reports each stage time measured in the worker', async () => {
     const seen: Array<[string, object]> = [];
     const p = pool({ onTimings: (job, timings) => seen.push([job, timings]) });
