@@ -28,18 +28,9 @@ node_dir() { echo "$STATE/node-$1"; }
 NGINX_DIR="$STATE/nginx"
 MEMBERS="$STATE/members"   # the node numbers in nginx's upstream, one a line
 
-# The pid in a pid file if that process is alive and still the one we started (its command line
-# names our marker), so a recycled pid is never signalled; nothing otherwise.
-live_pid() {
-  local file=$1 mark=$2 pid
-  [[ -f $file ]] || return 1
-  pid=$(<"$file")
-  [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$mark" || return 1
-  echo "$pid"
-}
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# live_pid FILE MARK, port_open and stop_pid, shared with scripts/services.
+# shellcheck source=../lib/processes.sh
+source "$REPO/scripts/lib/processes.sh"
 
 # HTTP status of a GET on loopback (000 when nothing answers).
 http_status() {

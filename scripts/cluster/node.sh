@@ -28,18 +28,7 @@ start_node() {
   log "node $n: ready on http://127.0.0.1:$port (pid $(<"$dir/pid")), log $dir/node.log"
 }
 
-stop_node() {
-  local signal=$1 pid i
-  if ! pid=$(live_pid "$dir/pid" "$mark"); then rm -f "$dir/pid"; log "node $n: not running"; return 0; fi
-  kill "-$signal" "$pid" 2>/dev/null || true
-  for ((i = 0; i < STOP_WAIT_SECONDS * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || { rm -f "$dir/pid"; log "node $n: stopped ($signal)"; return 0; }
-    sleep 0.1
-  done
-  log "node $n: still running ${STOP_WAIT_SECONDS}s after $signal, sending SIGKILL"
-  kill -KILL "$pid" 2>/dev/null || true
-  rm -f "$dir/pid"
-}
+stop_node() { stop_pid "node $n" "$dir/pid" "$mark" "$1" "$STOP_WAIT_SECONDS"; }
 
 case $cmd in
   start) start_node ;;

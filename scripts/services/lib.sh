@@ -30,36 +30,9 @@ STOP_WAIT_SECONDS="${ONEPIC_SERVICES_STOP_WAIT_SECONDS:-30}"
 log() { printf '[services] %s\n' "$*" >&2; }
 die() { printf '[services] error: %s\n' "$*" >&2; exit 1; }
 
-# The pid in a pid file, if that process is alive and still ours (its command line names
-# $PROCESS_MARK, so a recycled pid is never signalled); nothing otherwise.
-live_pid() {
-  local file=$1 pid
-  [[ -f $file ]] || return 1
-  pid=$(<"$file")
-  [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$PROCESS_MARK" || return 1
-  echo "$pid"
-}
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# SIGTERM, wait up to STOP_WAIT_SECONDS, then SIGKILL. Removes the pid file.
-stop_pid_file() {
-  local name=$1 file=$2 pid i
-  if ! pid=$(live_pid "$file"); then
-    rm -f "$file"; log "$name: not running"; return 0
-  fi
-  log "$name: stopping (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < STOP_WAIT_SECONDS * 5; i++)); do
-    kill -0 "$pid" 2>/dev/null || { rm -f "$file"; log "$name: stopped"; return 0; }
-    sleep 0.2
-  done
-  log "$name: still running after ${STOP_WAIT_SECONDS}s, sending SIGKILL"
-  kill -KILL "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  rm -f "$file"
-}
+# live_pid, port_open and stop_pid; live_pid's mark defaults to the service's $PROCESS_MARK.
+# shellcheck source=../lib/processes.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/processes.sh"
 
 # The command line of a service script. The script defines install, launch and wait_ready, and
 # a readiness check named by $3; PID_FILE names its pid file. Usage: service_main NAME ADDRESS CHECK "$@"
@@ -71,7 +44,7 @@ service_main() {
     launch) launch ;;
     wait) wait_ready ;;
     start) launch; wait_ready ;;
-    stop) stop_pid_file "$name" "$PID_FILE" ;;
+    stop) stop_pid "$name" "$PID_FILE" "$PROCESS_MARK" TERM "$STOP_WAIT_SECONDS" ;;
     status)
       if pid=$(live_pid "$PID_FILE"); then
         "$check" && { echo "$name: running (pid $pid), answering on $address"; exit 0; }
