@@ -32,7 +32,7 @@ export class ActiveCache {
   constructor(
     private readonly store: MetadataStore,
     options: { ttlMs: number; maxEntries: number },
-    private readonly metrics?: Metrics,
+    metrics?: Metrics,
   ) {
     this.lru = new LRUCache<string, ActiveLookup>({
       max: options.maxEntries,

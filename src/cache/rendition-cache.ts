@@ -33,7 +33,7 @@ export class RenditionCache {
   private readonly hits: Tally | undefined;
   private readonly misses: Tally | undefined;
 
-  constructor(options: { maxBytes: number }, private readonly metrics?: Metrics) {
+  constructor(options: { maxBytes: number }, metrics?: Metrics) {
     this.lru = new LRUCache<string, Rendition, () => Promise<Rendition>>({
       maxSize: options.maxBytes,
       sizeCalculation: (r) => r.bytes.length + ENTRY_OVERHEAD,

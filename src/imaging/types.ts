@@ -1,5 +1,4 @@
 import type { MasterFormat } from '../metadata/port.js';
-import type { RenditionFormat } from '../domain/keys.js';
 
 /** Safety limits, checked from the image header before any pixel is decoded. */
 export interface ImageLimits {

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import { HttpTally } from './http-tally.js';
 import { ScrapedGauge } from './scraped-gauge.js';
 import { TalliedCounter } from './tallied-counter.js';
