@@ -68,4 +68,7 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
-CMD ["node", "dist/main.js"]
+# The same node flags as `npm start` (package.json): a 32 MB young generation, so fewer
+# short-lived request objects are promoted and old-generation collections (and their pauses)
+# come less often.
+CMD ["node", "--max-semi-space-size=32", "dist/main.js"]

@@ -271,7 +271,8 @@ async function main(): Promise<void> {
   process.on('exit', cleanup);
 
   // Seeding (scrypt per account) runs on both cores; the server is pinned to CPU 0 afterwards.
-  const server = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
+  // As `npm start` runs it (package.json), node flags included.
+  const server = spawn(process.execPath, ['--max-semi-space-size=32', join(ROOT, 'dist', 'main.js')], {
     cwd: work,
     env: { ...env, PORT: String(port), HOST: '127.0.0.1', ONEPIC_DATA_DIR: dataDir, ONEPIC_WORKERS: '1', ONEPIC_LOG_LEVEL: 'warn',
       ONEPIC_RENDITION_CACHE_MB: String(P.renditionCacheMb), ONEPIC_SWEEP_INTERVAL_SECONDS: '0' },

@@ -47,7 +47,7 @@ export async function startServer(extraEnv = {}) {
     ONEPIC_METADATA: 'embedded', ONEPIC_BLOBS: 'fs', ONEPIC_WORKERS: '1',
     ONEPIC_LOG_LEVEL: 'warn', ONEPIC_SWEEP_INTERVAL_SECONDS: '0', ...extraEnv,
   };
-  const child = spawn('taskset', ['-c', '0', process.execPath, join(ROOT, 'dist/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn('taskset', ['-c', '0', process.execPath, '--max-semi-space-size=32', join(ROOT, 'dist/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
   let stopping = false;
   child.on('exit', (code, signal) => { if (!stopping) console.error(`bench: the OnePic server exited during the run (code ${code}, signal ${signal})`); });
   const base = `http://127.0.0.1:${port}`;

@@ -418,7 +418,10 @@ describe('Dockerfile', () => {
 
   it('runs dist/main.js as package.json says, as a non-root uid, on the default PORT, stopping on SIGTERM', () => {
     const pkg = JSON.parse(text('package.json'));
-    expect(JSON.parse(args('CMD').at(-1)!)).toEqual(['node', pkg.main]);
+    // The same command as `npm start` after its build step: node, its flags, then the main file.
+    const start = String(pkg.scripts.start).split('&&').at(-1)!.trim().split(/\s+/);
+    expect(start.at(-1)).toBe(pkg.main);
+    expect(JSON.parse(args('CMD').at(-1)!)).toEqual(start);
     expect(copies(runtime).map((c) => c.dst)).toContain(posix.join(workdir, 'package.json')); // "type": "module"
     expect(dockerUser()).toBeGreaterThan(0);
     expect(args('EXPOSE')).toEqual([String(parseEnv({}).PORT)]);
