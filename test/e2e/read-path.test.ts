@@ -356,8 +356,16 @@ describe('GET /i/{key}', () => {
   });
 
   it('serves a second request for a url from memory with the same bytes and headers', async () => {
+    // The rendition cache's own counters say where the second answer came from.
+    const lookups = async (result: string): Promise<number> => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      return Number(new RegExp(`^onepic_cache_lookups_total\\{cache="rendition",result="${result}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+    };
     const first = await rawRequest(base, { path: alphaPicture.url });
+    const [hits, misses] = [await lookups('hit'), await lookups('miss')];
     const second = await rawRequest(base, { path: alphaPicture.url });
+    expect(await lookups('hit')).toBe(hits + 1);
+    expect(await lookups('miss')).toBe(misses);
     expect(second.status).toBe(200);
     expect(second.body.equals(first.body)).toBe(true);
     for (const name of ['content-type', 'etag', 'cache-control', 'content-length']) expect(second.headers[name], name).toBe(first.headers[name]);
