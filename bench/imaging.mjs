@@ -149,7 +149,7 @@ const result = {
   outputs,
 };
 
-const stageNames = ['sniff', 'probe', 'decode_resize', 'encode'];
+const stageNames = ['sniff', 'probe', 'transcode', 'decode_resize', 'encode'];
 const md = [
   `## Imaging benchmark (${result.conditions.date})`, '',
   '| case | CPU ms/upload | uploads/s per core | wall ms | ' + stageNames.join(' | ') + ' (ms) |',

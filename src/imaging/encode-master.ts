@@ -3,7 +3,8 @@ import type { MasterFormat } from '../metadata/port.js';
 import { applyOrientation } from './orient.js';
 
 /**
- * Stage 4 of an upload: turn the cropped square upright, convert it to sRGB if it still has
+ * The last stage of an upload that needs its square in hand before it is encoded (see
+ * process-upload.ts): turn the cropped square upright, convert it to sRGB if it still has
  * another colour space, and encode it as the stored master.
  *
  * Nothing of the original file (EXIF, GPS, XMP, comments) can reach the master: the square
@@ -30,13 +31,18 @@ export interface EncodedMaster {
   hasAlpha: boolean;
 }
 
-// The master is an intermediate every rendition is made from, so it is kept at high quality
-// with full-resolution chroma: a second 4:2:0 pass at render time would blur coloured edges twice.
-// Huffman table optimisation is off. It is lossless (the pixels are identical either way) and
-// makes masters 6-9% smaller for photos (20-25% for flat screenshots), but with this libjpeg
-// (mozjpeg, in its libjpeg-turbo-compatible mode) it costs more than the rest of the encode:
-// 19 ms instead of 7.5 ms for a 1024 square, over a third of an upload's CPU time.
-const MASTER_JPEG = { quality: 90, mozjpeg: false, chromaSubsampling: '4:4:4', optimiseCoding: false } as const;
+// The master is an intermediate every rendition is made from. Its settings were chosen by what
+// they do to the renditions served from it (bench/master-quality.mjs, README "Performance"):
+// - Resampled with Catmull-Rom ('cubic'), not Lanczos-3: 1.3 ms less per 1600x1200 upload, and
+//   the renditions differ by under 0.25 dB PSNR, far below the loss of their own JPEG encoding.
+// - JPEG quality 90 with 4:2:0 chroma: 2.5 ms less per upload than full-resolution chroma, and
+//   masters 20% smaller; every rendition is 4:2:0 anyway, and up to 512 pixels a side it is made
+//   by a downscale of at least 2, which averages the chroma that subsampling drops.
+// - No Huffman table optimisation. It is lossless and makes masters 6-9% smaller, but with this
+//   libjpeg (mozjpeg, in its libjpeg-turbo-compatible mode) it costs more than the rest of the
+//   encode: 19 ms instead of 7.5 ms for a 1024 square.
+export const MASTER_KERNEL = 'cubic' as const;
+export const MASTER_JPEG = { quality: 90, mozjpeg: false, chromaSubsampling: '4:2:0', optimiseCoding: false } as const;
 const MASTER_PNG = { compressionLevel: 6, palette: false } as const;
 
 export async function encodeMaster(square: CroppedSquare): Promise<EncodedMaster> {

@@ -1,8 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import sharp from 'sharp';
+import sharp, { type OutputInfo } from 'sharp';
 import { decodeFailure } from './decode-errors.js';
-import { encodeMaster, type CroppedSquare } from './encode-master.js';
+import { encodeMaster, MASTER_JPEG, MASTER_KERNEL, type CroppedSquare, type EncodedMaster } from './encode-master.js';
 import { probeImage, type ImageProbe } from './limits.js';
+import { applyOrientation } from './orient.js';
 import { sniffImageType, type SourceFormat } from './sniff.js';
 import type { ImageLimits, ProcessedUpload, StageTimings } from './types.js';
 
@@ -10,6 +11,15 @@ import type { ImageLimits, ProcessedUpload, StageTimings } from './types.js';
  * An upload, start to end: sniff the type, probe the header against the limits, decode the
  * centred square crop, orient and encode it as the master. Every failure a client can cause
  * leaves as an AppError (415 or 422); nothing of sharp's own errors escapes.
+ *
+ * The pixels take one of two routes, chosen from the probe:
+ * - one pass ('transcode' stage): a source with no alpha channel and no colour profile to
+ *   convert after the crop, which is nearly every photo, is decoded, cropped, resized, turned
+ *   upright and encoded in a single libvips pipeline, so the square never reaches JavaScript.
+ * - two passes ('decode_resize', then 'encode'): a source with an alpha channel, whose square
+ *   must be checked for transparency to choose JPEG or PNG, or with a profile that is converted
+ *   only after the crop (colour-profile.ts), is first decoded to a square, then encoded.
+ * Both give the same master; a unit test compares them for every orientation.
  */
 
 /**
@@ -37,6 +47,10 @@ export async function processUpload(
 
   const sourceFormat = await timed('sniff', () => sniffImageType(input));
   const probe = await timed('probe', () => probeImage(input, sourceFormat, limits));
+  if (onePass(probe)) {
+    const encoded = await timed('transcode', () => transcodeMaster(input, sourceFormat, probe, limits));
+    return { result: { ...encoded, side: masterSide(probe, limits), sourceFormat }, timings };
+  }
   const square = await timed('decode_resize', () => decodeSquare(input, sourceFormat, probe, limits));
   // 'encode' includes turning the square upright, and converting its colours when 'after-crop'.
   const encoded = await timed('encode', () => encodeMaster(square));
@@ -44,6 +58,56 @@ export async function processUpload(
     result: { ...encoded, side: square.side, sourceFormat },
     timings,
   };
+}
+
+/** Whether the master can be made in one pipeline: nothing to decide or convert between crop and encode. */
+export function onePass(probe: ImageProbe): boolean {
+  return !probe.hasAlpha && probe.colour !== 'after-crop';
+}
+
+/** The master's side: the source's short side, down to the configured size, never up. */
+function masterSide(probe: ImageProbe, limits: ImageLimits): number {
+  return Math.min(probe.width, probe.height, limits.masterSize);
+}
+
+/**
+ * The one-pass route: the centred square of the pixels as stored is cut out first, so the
+ * resize reads only the square, then resized, turned upright (see orient.ts) and encoded as
+ * JPEG. The turn needs the whole resized square in memory (libvips copies it once), which
+ * makes it the cheapest place for it: the square is the smallest image along the way.
+ * Turning the source instead would copy and rotate 1.8 times the pixels of a 1600x1200 photo.
+ */
+export async function transcodeMaster(
+  input: Uint8Array,
+  format: SourceFormat,
+  probe: ImageProbe,
+  limits: ImageLimits,
+): Promise<EncodedMaster> {
+  const crop = Math.min(probe.width, probe.height);
+  const side = masterSide(probe, limits);
+  let master: Buffer;
+  let info: OutputInfo;
+  try {
+    const pipeline = sharp(input, {
+      limitInputPixels: limits.maxPixels,
+      failOn: FAIL_ON,
+      pages: 1,
+      ignoreIcc: probe.colour === 'none',
+    })
+      .extract({ left: (probe.width - crop) >> 1, top: (probe.height - crop) >> 1, width: crop, height: crop })
+      .resize(side, side, { kernel: MASTER_KERNEL })
+      // Grey, CMYK, 16-bit and palette sources all leave as 8-bit sRGB.
+      .toColourspace('srgb');
+    ({ data: master, info } = await applyOrientation(pipeline, probe.orientation)
+      .jpeg(MASTER_JPEG)
+      .toBuffer({ resolveWithObject: true }));
+  } catch (error) {
+    throw decodeFailure(error, input, format, 'pixels');
+  }
+  if (info.width !== side || info.height !== side || info.channels !== 3) {
+    throw new Error(`Expected a ${side}x${side} RGB master but received ${info.width}x${info.height}x${info.channels}`);
+  }
+  return { master, format: 'jpeg', hasAlpha: false };
 }
 
 /**
@@ -63,7 +127,7 @@ export async function decodeSquare(
   probe: ImageProbe,
   limits: ImageLimits,
 ): Promise<CroppedSquare> {
-  const side = Math.min(probe.width, probe.height, limits.masterSize);
+  const side = masterSide(probe, limits);
   try {
     const pipeline = sharp(input, {
       limitInputPixels: limits.maxPixels,
@@ -71,7 +135,7 @@ export async function decodeSquare(
       pages: 1,
       ignoreIcc: probe.colour === 'none',
     })
-      .resize(side, side, { fit: 'cover', position: 'centre' })
+      .resize(side, side, { fit: 'cover', position: 'centre', kernel: MASTER_KERNEL })
       // Grey, CMYK, 16-bit and palette sources all arrive as 8-bit sRGB(A); an 'after-crop'
       // image is 8-bit RGB already and keeps its own colour space and profile for now.
       .toColourspace('srgb');

@@ -29,4 +29,4 @@ export interface ProcessedUpload {
 export type PlaceholderKind = 'mp' | 'identicon' | 'initials' | 'blank';
 
 /** Wall-clock time spent in each stage of a job, seconds (for metrics). */
-export type StageTimings = Partial<Record<'sniff' | 'probe' | 'decode_resize' | 'encode', number>>;
+export type StageTimings = Partial<Record<'sniff' | 'probe' | 'transcode' | 'decode_resize' | 'encode', number>>;

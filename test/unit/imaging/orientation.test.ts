@@ -1,6 +1,8 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { processUpload } from '../../../src/imaging/process-upload.js';
+import { encodeMaster } from '../../../src/imaging/encode-master.js';
+import { probeImage } from '../../../src/imaging/limits.js';
+import { decodeSquare, onePass, processUpload, transcodeMaster } from '../../../src/imaging/process-upload.js';
 import * as images from '../../fixtures/images.js';
 
 /**
@@ -68,6 +70,26 @@ describe('processUpload: every EXIF orientation', () => {
       const meta = await sharp(result.master).metadata();
       expect([meta.width, meta.height, meta.orientation, meta.exif]).toEqual([side, side, undefined, undefined]);
       await expectQuadrants(result.master, side);
+    });
+  });
+});
+
+describe('the two routes to a master', () => {
+  // A photo takes the one-pass route; a source with an alpha channel or a profile converted
+  // after the crop takes two passes. Both must turn, crop and scale the same way.
+  describe.each([[1600, 1200], [1001, 700]])('displayed %ix%i', (width, height) => {
+    it.each([1, 2, 3, 4, 5, 6, 7, 8])('give the same master for orientation %i', async (orientation) => {
+      const input = await quadrantJpeg(width, height, orientation);
+      const limits = images.defaultLimits();
+      const probe = await probeImage(input, 'jpeg', limits);
+      expect(onePass(probe)).toBe(true);
+      const oneRoute = await transcodeMaster(input, 'jpeg', probe, limits);
+      const twoRoutes = await encodeMaster(await decodeSquare(input, 'jpeg', probe, limits));
+      expect(oneRoute.format).toBe(twoRoutes.format);
+      await expectQuadrants(oneRoute.master, Math.min(height, 1024));
+      await expectQuadrants(twoRoutes.master, Math.min(height, 1024));
+      // Both are lossy encodes of the same square; apart from the quadrant edges they agree.
+      expect(await images.meanDifference(oneRoute.master, twoRoutes.master)).toBeLessThan(1.5);
     });
   });
 });

@@ -129,7 +129,7 @@ describe('ImagingPool', () => {
     await p.processUpload(await images.opaquePng());
     await p.placeholder('mp', 'x', 32, 'jpeg');
     expect(seen.map(([job]) => job)).toEqual(['upload', 'placeholder']);
-    expect(Object.keys(seen[0]?.[1] ?? {}).sort()).toEqual(['decode_resize', 'encode', 'probe', 'sniff']);
+    expect(Object.keys(seen[0]?.[1] ?? {}).sort()).toEqual(['probe', 'sniff', 'transcode']);
   });
 
   it('finishes queued and running jobs on close, then refuses new ones with 503', async () => {
