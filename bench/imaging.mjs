@@ -16,8 +16,10 @@
 // Rows: the target image (bench/upload.mjs phoneJpegs(): 1600x1200 JPEG q85, EXIF orientation 6,
 // an sRGB ICC profile as sharp writes it), the same pixels without a profile, with a Display P3
 // profile, with orientation 1, and a 12-megapixel phone photo; then the target through the
-// piscina pool (one worker thread, as the server runs it), and with libvips allowed 2 and 4
-// threads per image instead of the 1 the worker sets.
+// piscina pool (one worker thread, as the server runs it), the target and the 12-megapixel
+// photo with larger masters than the default (ONEPIC_MASTER_SIZE), and with libvips allowed 2
+// and 4 threads per image instead of the 1 the worker sets. BENCH_MASTER_SIZE overrides the
+// master side of every other row (default: the server's default).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -43,7 +45,8 @@ const dist = (path) => import(pathToFileURL(join(ROOT, 'dist', path)).href);
 const sharp = (await import('sharp')).default;
 const { processUpload } = await dist('imaging/process-upload.js');
 const { ImagingPool } = await dist('imaging/pool.js');
-const limits = { maxBytes: 10 * 1024 * 1024, maxPixels: 50_000_000, minSide: 16, maxFrames: 1000, masterSize: envInt('BENCH_MASTER_SIZE', 1024) };
+const { loadConfig } = await dist('config/index.js');
+const limits = { maxBytes: 10 * 1024 * 1024, maxPixels: 50_000_000, minSide: 16, maxFrames: 1000, masterSize: envInt('BENCH_MASTER_SIZE', loadConfig({}).imaging.masterSize) };
 
 const ROUNDS = envInt('BENCH_ROUNDS', 15);
 const BATCH = envInt('BENCH_BATCH', 4);
@@ -116,6 +119,11 @@ console.error('through the pool (1 worker thread), and libvips threads per image
 const pool = new ImagingPool({ threads: 1, maxQueue: 4, limits });
 const variants = [
   { name: 'target through the pool (1 worker thread)', run: async () => { await pool.processUpload(target); } },
+  ...[1024, 2048].filter((side) => side !== limits.masterSize).map((side) => ({
+    name: `target in-process, master side ${side}`,
+    run: async () => (await processUpload(target, { ...limits, masterSize: side })).timings,
+  })),
+  { name: 'phone 4032x3024 (12 MP) in-process, master side 1024', run: async () => (await processUpload(twelveMp, { ...limits, masterSize: 1024 })).timings },
   ...[1, 2, 4].map((threads) => ({
     name: `target in-process, sharp.concurrency(${threads})`,
     run: async () => { sharp.concurrency(threads); try { return (await processUpload(target, limits)).timings; } finally { sharp.concurrency(1); } },

@@ -10,7 +10,7 @@ export interface ImageLimits {
   minSide: number;
   /** Largest accepted number of frames/pages in the source (only the first is used). Default 1000. */
   maxFrames: number;
-  /** Side of the stored square master rendition; smaller sources keep their own side. Default 1024. */
+  /** Side of the stored square master rendition; smaller sources keep their own side. Default 768. */
   masterSize: number;
 }
 

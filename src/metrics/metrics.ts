@@ -20,7 +20,9 @@ import { TalliedCounter } from './tallied-counter.js';
  * Uploads and imaging
  * - onepic_uploads_total{outcome} counter: upload attempts, `created` or the error code.
  * - onepic_transcode_stage_seconds{job,stage} histogram: time per imaging stage, measured in the
- *   worker thread and reported to this registry by the pool.
+ *   worker thread and reported to this registry by the pool. An upload is `sniff`, `probe`, then
+ *   either `transcode` (one libvips pipeline: photos) or `decode_resize` and `encode` (sources
+ *   with alpha or a profile converted after the crop); a render or placeholder is `encode`.
  * - onepic_imaging_jobs_total{job,outcome} counter: jobs (upload, render, placeholder) by `ok` or
  *   error code (`busy` = queue full, `shutting_down`, an image rejection, `internal`).
  * - onepic_imaging_queue_depth gauge: jobs waiting for a worker thread.

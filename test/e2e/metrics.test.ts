@@ -170,8 +170,9 @@ describe('GET /metrics after traffic', () => {
     expect(sum('onepic_imaging_jobs_total', { job: 'render', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
     expect(sum('onepic_imaging_jobs_total', { job: 'placeholder', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
     expect(sum('onepic_imaging_jobs_total', { outcome: 'busy' })).toBe(0);
-    // Measured in the worker threads, reported to the main registry.
-    for (const stage of ['sniff', 'encode']) {
+    // Measured in the worker threads, reported to the main registry. The one upload that
+    // succeeded is a photo, made in one pass; the refused one stopped at the probe.
+    for (const stage of ['sniff', 'probe', 'transcode']) {
       expect(sum('onepic_transcode_stage_seconds_count', { job: 'upload', stage }), stage).toBeGreaterThanOrEqual(1);
     }
     expect(sum('onepic_transcode_stage_seconds_count', { job: 'render' })).toBeGreaterThanOrEqual(1);

@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { encodeMaster } from '../../../src/imaging/encode-master.js';
 import { probeImage } from '../../../src/imaging/limits.js';
-import { decodeSquare, onePass, processUpload, transcodeMaster } from '../../../src/imaging/process-upload.js';
+import { decoderShrinks, decodeSquare, onePass, processUpload, transcodeMaster } from '../../../src/imaging/process-upload.js';
 import * as images from '../../fixtures/images.js';
 
 /**
@@ -55,8 +55,10 @@ async function expectQuadrants(image: Uint8Array, side: number): Promise<void> {
 }
 
 describe('processUpload: every EXIF orientation', () => {
-  // 1600x1200 is resized to the 1024 master; 1001x700 is only cropped, with an odd margin.
-  describe.each([[1600, 1200, 1024], [1001, 700, 700]])('displayed %ix%i', (width, height, side) => {
+  // 1600x1200 is cropped, then resized to the master; 1001x700 is only cropped, with an odd
+  // margin; to a 300 master, 1600x1200 is shrunk by the JPEG decoder, resized, then cropped.
+  describe.each([[1600, 1200, 1024], [1001, 700, 1024], [1600, 1200, 300]])('displayed %ix%i, master size %i', (width, height, masterSize) => {
+    const side = Math.min(height, masterSize);
     it.each([1, 2, 3, 4, 5, 6, 7, 8])('shows orientation %i upright, centred and unmirrored', async (orientation) => {
       const input = await quadrantJpeg(width, height, orientation);
       expect((await sharp(input).metadata()).orientation).toBe(orientation);
@@ -65,7 +67,7 @@ describe('processUpload: every EXIF orientation', () => {
       expect(await sharp(reference).metadata()).toMatchObject({ width, height });
       await expectQuadrants(await sharp(reference).extract({ left: (width - height) >> 1, top: 0, width: height, height }).png().toBuffer(), height);
 
-      const { result } = await processUpload(input, images.defaultLimits());
+      const { result } = await processUpload(input, images.defaultLimits({ masterSize }));
       expect(result.side).toBe(side);
       const meta = await sharp(result.master).metadata();
       expect([meta.width, meta.height, meta.orientation, meta.exif]).toEqual([side, side, undefined, undefined]);
@@ -77,17 +79,18 @@ describe('processUpload: every EXIF orientation', () => {
 describe('the two routes to a master', () => {
   // A photo takes the one-pass route; a source with an alpha channel or a profile converted
   // after the crop takes two passes. Both must turn, crop and scale the same way.
-  describe.each([[1600, 1200], [1001, 700]])('displayed %ix%i', (width, height) => {
+  describe.each([[1600, 1200, 1024, false], [1001, 700, 1024, false], [1600, 1200, 300, true]])('displayed %ix%i, master size %i', (width, height, masterSize, shrinks) => {
     it.each([1, 2, 3, 4, 5, 6, 7, 8])('give the same master for orientation %i', async (orientation) => {
       const input = await quadrantJpeg(width, height, orientation);
-      const limits = images.defaultLimits();
+      const limits = images.defaultLimits({ masterSize });
       const probe = await probeImage(input, 'jpeg', limits);
       expect(onePass(probe)).toBe(true);
+      expect(decoderShrinks('jpeg', probe, limits)).toBe(shrinks);
       const oneRoute = await transcodeMaster(input, 'jpeg', probe, limits);
       const twoRoutes = await encodeMaster(await decodeSquare(input, 'jpeg', probe, limits));
       expect(oneRoute.format).toBe(twoRoutes.format);
-      await expectQuadrants(oneRoute.master, Math.min(height, 1024));
-      await expectQuadrants(twoRoutes.master, Math.min(height, 1024));
+      await expectQuadrants(oneRoute.master, Math.min(height, masterSize));
+      await expectQuadrants(twoRoutes.master, Math.min(height, masterSize));
       // Both are lossy encodes of the same square; apart from the quadrant edges they agree.
       expect(await images.meanDifference(oneRoute.master, twoRoutes.master)).toBeLessThan(1.5);
     });

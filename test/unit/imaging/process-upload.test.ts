@@ -2,7 +2,8 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../../src/domain/errors.js';
 import { MASTER_JPEG, MASTER_KERNEL } from '../../../src/imaging/encode-master.js';
-import { processUpload } from '../../../src/imaging/process-upload.js';
+import type { ImageProbe } from '../../../src/imaging/limits.js';
+import { decoderShrinks, processUpload } from '../../../src/imaging/process-upload.js';
 import * as images from '../../fixtures/images.js';
 
 const limits = images.defaultLimits();
@@ -13,7 +14,7 @@ async function master(input: Uint8Array, overrides = {}) {
 
 describe('processUpload: accepted images', () => {
   it.each([
-    ['a 1600x1200 phone JPEG', () => images.phoneJpeg(1600, 1200, 1), 1024, 'jpeg', 'jpeg'],
+    ['a 1600x1200 phone JPEG', () => images.phoneJpeg(1600, 1200, 1), 768, 'jpeg', 'jpeg'],
     ['an opaque 300x200 PNG', () => images.opaquePng(300, 200), 200, 'jpeg', 'png'],
     ['a 320x240 WebP', () => images.webp(320, 240), 240, 'jpeg', 'webp'],
     ['a 64x64 animated GIF', () => images.gif(64, 64, 3), 64, 'jpeg', 'gif'],
@@ -59,16 +60,32 @@ describe('processUpload: accepted images', () => {
   });
 });
 
+describe('decoderShrinks', () => {
+  const probe = (width: number, height: number): ImageProbe => ({
+    width, height, orientedWidth: width, orientedHeight: height, pages: 1, hasAlpha: false, orientation: 1, colour: 'none',
+  });
+
+  it.each([
+    ['a 12-megapixel JPEG to a 768 master', 'jpeg', 4032, 3024, 768, true],
+    ['a JPEG exactly three times the master', 'jpeg', 3000, 2304, 768, true],
+    ['a 12-megapixel JPEG to a 1024 master (2.95 times)', 'jpeg', 4032, 3024, 1024, false],
+    ['a 1600x1200 JPEG', 'jpeg', 1600, 1200, 768, false],
+    ['a 12-megapixel PNG (no decoder scaling)', 'png', 4032, 3024, 768, false],
+  ] as const)('%s', (_name, format, width, height, masterSize, expected) => {
+    expect(decoderShrinks(format, probe(width, height), images.defaultLimits({ masterSize }))).toBe(expected);
+  });
+});
+
 describe('processUpload: orientation and metadata', () => {
   // Every fixture displays red above blue; stored pixels are rotated to match the EXIF tag.
   it.each([1, 3, 6, 8])('applies EXIF orientation %i before cropping', async (orientation) => {
     const { master: jpeg, side } = await master(await images.phoneJpeg(1600, 1200, orientation));
-    expect(side).toBe(1024);
-    expect(images.near(await images.pixelAt(jpeg, 512, 100), images.RED)).toBe(true);
-    expect(images.near(await images.pixelAt(jpeg, 512, 924), images.BLUE)).toBe(true);
+    expect(side).toBe(768);
+    expect(images.near(await images.pixelAt(jpeg, 384, 75), images.RED)).toBe(true);
+    expect(images.near(await images.pixelAt(jpeg, 384, 693), images.BLUE)).toBe(true);
     // Centred crop of a landscape picture: the left and right edges of the band are the same colour.
-    expect(images.near(await images.pixelAt(jpeg, 5, 100), images.RED)).toBe(true);
-    expect(images.near(await images.pixelAt(jpeg, 1018, 924), images.BLUE)).toBe(true);
+    expect(images.near(await images.pixelAt(jpeg, 4, 75), images.RED)).toBe(true);
+    expect(images.near(await images.pixelAt(jpeg, 763, 693), images.BLUE)).toBe(true);
   });
 
   it('stores no EXIF, GPS, XMP or ICC profile', async () => {
@@ -148,7 +165,7 @@ describe('processUpload: colour profiles', () => {
   it('ignores an sRGB profile without changing a pixel that converting with it would give', async () => {
     const input = await images.phoneJpeg(1600, 1200, 1);
     expect((await sharp(input).metadata()).icc).toBeDefined();
-    const converted = await sharp(input).resize(1024, 1024, { fit: 'cover', kernel: MASTER_KERNEL }).jpeg(MASTER_JPEG).toBuffer();
+    const converted = await sharp(input).resize(768, 768, { fit: 'cover', kernel: MASTER_KERNEL }).jpeg(MASTER_JPEG).toBuffer();
     expect(await images.meanDifference((await master(input)).master, converted)).toBeLessThan(0.5);
   });
 });
