@@ -3,6 +3,7 @@
 //
 //   npm run bench:upload                      # defaults below
 //   BENCH_DURATION=20 BENCH_CONCURRENCY=4 BENCH_IMAGES=20 npm run bench:upload
+//   BENCH_MASTER_SIZE=1024 npm run bench:upload  # server with ONEPIC_MASTER_SIZE=1024; results as upload-master1024-*
 //
 // The server runs as `taskset -c 0 node dist/main.js` with ONEPIC_WORKERS=1 (one imaging thread,
 // so the figure is "uploads per second per core"), embedded stores in a temp dir. The load
@@ -290,12 +291,15 @@ async function main() {
   const imgDir = mkdtempSync(join(tmpdir(), 'onepic-bench-img-'));
   const files = jpegs.map((b, i) => { const f = join(imgDir, `${i}.jpg`); writeFileSync(f, b); return f; });
   const sizes = jpegs.map((b) => b.length);
-  const server = await startServer();
+  const masterSize = process.env.BENCH_MASTER_SIZE;
+  const server = await startServer(masterSize ? { ONEPIC_MASTER_SIZE: masterSize } : {});
   try {
     const users = [];
     for (let i = 0; i < nUsers; i++) { const name = `up${i}`; users.push({ name, token: await register(server.base, name) }); }
     // Warm-up: one upload so the worker thread and sharp are loaded.
     await uploadOnce(server.base, users[0].name, users[0].token, jpegs[0]);
+    const { pictures } = await (await fetch(`${server.base}/api/v1/users/${users[0].name}/pictures`, { headers: { Authorization: `Bearer ${users[0].token}` } })).json();
+    const masterSide = pictures[0].width;
     const loadBefore = machineLoad();
     const m0 = await stageMetrics(server.base); const s0 = await storeMetrics(server.base); const c0 = cpuSeconds(server.child.pid);
     console.error(`driving uploads: concurrency ${concurrency}, ${seconds}s...`);
@@ -307,7 +311,8 @@ async function main() {
       name: 'upload',
       note: seconds < 20 ? `short run (${seconds}s) to prove the script works; not a final figure` : undefined,
       conditions: conditions({
-        server_env: { ONEPIC_WORKERS: 1, ONEPIC_METADATA: 'embedded', ONEPIC_BLOBS: 'fs (temp dir)' },
+        server_env: { ONEPIC_WORKERS: 1, ONEPIC_METADATA: 'embedded', ONEPIC_BLOBS: 'fs (temp dir)', ONEPIC_MASTER_SIZE: masterSize ?? 'default' },
+        master_side: masterSide,
         concurrency, duration_s: seconds, users: nUsers,
         image: { count: nImages, width: 1600, height: 1200, format: 'JPEG q85, EXIF orientation 6, Make/Model, GPS', bytes_min: Math.min(...sizes), bytes_max: Math.max(...sizes), bytes_mean: Math.round(sizes.reduce((a, b) => a + b, 0) / sizes.length) },
         load_generator: 'node:http keep-alive, closed loop',
@@ -321,7 +326,7 @@ async function main() {
     };
     const md = uploadMarkdown(result);
     console.log(md);
-    writeResults('upload', result, md);
+    writeResults(masterSize ? `upload-master${masterSize}` : 'upload', result, md);
   } finally {
     await server.stop();
     rmSync(imgDir, { recursive: true, force: true });
@@ -335,6 +340,7 @@ function uploadMarkdown(r) {
     r.note ? `> ${r.note}\n` : '',
     '| metric | value |', '|---|---|',
     `| uploads/s (201s, server on 1 core, 1 imaging thread) | ${r.uploads_per_s} |`,
+    `| master side (px) | ${c.master_side}${c.server_env.ONEPIC_MASTER_SIZE === 'default' ? ' (the default)' : ''} |`,
     `| latency p50 / p99 / max (ms) | ${r.latency_ms.p50} / ${r.latency_ms.p99} / ${r.latency_ms.max} |`,
     `| statuses | ${Object.entries(r.statuses).map(([s, n]) => `${s}: ${n}`).join(', ')}${r.errors ? `, socket errors: ${r.errors}` : ''} |`,
     `| server CPU per upload (ms) | ${r.server_cpu_ms_per_upload} (${r.server_cpu_s} s total) |`,
