@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import sharp, { type OutputInfo } from 'sharp';
+import sharp, { type OutputInfo, type Sharp } from 'sharp';
 import { decodeFailure } from './decode-errors.js';
 import { encodeMaster, MASTER_JPEG, MASTER_KERNEL, type CroppedSquare, type EncodedMaster } from './encode-master.js';
 import { probeImage, type ImageProbe } from './limits.js';
@@ -65,6 +65,11 @@ export function onePass(probe: ImageProbe): boolean {
   return !probe.hasAlpha && probe.colour !== 'after-crop';
 }
 
+/** The upload's first frame, as both routes read it; an sRGB profile is ignored (colour-profile.ts). */
+function openSource(input: Uint8Array, probe: ImageProbe, limits: ImageLimits): Sharp {
+  return sharp(input, { limitInputPixels: limits.maxPixels, failOn: FAIL_ON, pages: 1, ignoreIcc: probe.colour === 'none' });
+}
+
 /** The master's side: the source's short side, down to the configured size, never up. */
 function masterSide(probe: ImageProbe, limits: ImageLimits): number {
   return Math.min(probe.width, probe.height, limits.masterSize);
@@ -104,12 +109,7 @@ export async function transcodeMaster(
   let master: Buffer;
   let info: OutputInfo;
   try {
-    let pipeline = sharp(input, {
-      limitInputPixels: limits.maxPixels,
-      failOn: FAIL_ON,
-      pages: 1,
-      ignoreIcc: probe.colour === 'none',
-    });
+    let pipeline = openSource(input, probe, limits);
     pipeline = decoderShrinks(format, probe, limits)
       ? pipeline.resize(side, side, { fit: 'cover', position: 'centre', kernel: MASTER_KERNEL })
       : pipeline
@@ -146,12 +146,7 @@ export async function decodeSquare(
 ): Promise<CroppedSquare> {
   const side = masterSide(probe, limits);
   try {
-    const pipeline = sharp(input, {
-      limitInputPixels: limits.maxPixels,
-      failOn: FAIL_ON,
-      pages: 1,
-      ignoreIcc: probe.colour === 'none',
-    })
+    const pipeline = openSource(input, probe, limits)
       .resize(side, side, { fit: 'cover', position: 'centre', kernel: MASTER_KERNEL })
       // Grey, CMYK, 16-bit and palette sources all arrive as 8-bit sRGB(A); an 'after-crop'
       // image is 8-bit RGB already and keeps its own colour space and profile for now.
