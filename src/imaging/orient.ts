@@ -6,10 +6,12 @@ import type { Sharp } from 'sharp';
  * A centred square crop commutes with every EXIF orientation (each is a rotation by a multiple
  * of 90 degrees, possibly mirrored, and all of them map the centre to the centre), so the
  * square can be cut and resized from the pixels as stored and turned afterwards. That turns a
- * rotation of the resized source (1365x1024 for a 1600x1200 photo, which libvips must first copy
- * to memory because the JPEG decoder only reads top to bottom) into one of the 1024x1024
- * square, done while the master is encoded. The one visible difference: when the source's long
- * side exceeds the short by an odd number of pixels, the crop may sit half a pixel to the other side.
+ * rotation of the resized source (1024x768 for a 1600x1200 photo and a 768 master, which libvips
+ * must first copy to memory because the JPEG decoder only reads top to bottom) into one of the
+ * 768x768 square, done while the master is encoded. (A JPEG the decoder shrinks is turned
+ * before the crop instead; see transcodeMaster.) The one visible difference: when the source's
+ * long side exceeds the short by an odd number of pixels, the crop may sit half a pixel to the
+ * other side.
  */
 
 /** What to do to the stored pixels so they display upright: mirror left-right first, then rotate clockwise. */
