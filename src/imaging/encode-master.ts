@@ -33,11 +33,13 @@ export interface EncodedMaster {
 
 // The master is an intermediate every rendition is made from. Its settings were chosen by what
 // they do to the renditions served from it (bench/master-quality.mjs, README "Performance"):
-// - Resampled with Catmull-Rom ('cubic'), not Lanczos-3: 1.3 ms less per 1600x1200 upload, and
-//   the renditions differ by under 0.25 dB PSNR, far below the loss of their own JPEG encoding.
-// - JPEG quality 90 with 4:2:0 chroma: 2.5 ms less per upload than full-resolution chroma, and
-//   masters 20% smaller; every rendition is 4:2:0 anyway, and up to 512 pixels a side it is made
-//   by a downscale of at least 2, which averages the chroma that subsampling drops.
+// - Resampled with Catmull-Rom ('cubic'), not Lanczos-3: 1.3 ms less per 1600x1200 upload (to a
+//   1024 master), and the renditions differ by under 0.25 dB PSNR, far below the loss of their
+//   own JPEG encoding.
+// - JPEG quality 90 with 4:2:0 chroma: about 2 ms less per upload than full-resolution chroma,
+//   and masters about 20% smaller; every rendition is 4:2:0 anyway, and one of half the
+//   master's side or less is made by a downscale of at least 2, which averages the chroma that
+//   subsampling drops.
 // - No Huffman table optimisation. It is lossless and makes masters 6-9% smaller, but with this
 //   libjpeg (mozjpeg, in its libjpeg-turbo-compatible mode) it costs more than the rest of the
 //   encode: 19 ms instead of 7.5 ms for a 1024 square.
