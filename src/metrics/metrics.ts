@@ -55,10 +55,9 @@ const STAGE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2
 export class Metrics {
   readonly registry = new Registry();
 
-  readonly httpRequests: Counter<'route' | 'method' | 'status'> = new Counter({
+  readonly httpRequests = new TalliedCounter(this.registry, {
     name: 'onepic_http_requests_total', help: 'HTTP requests answered, by route template, method and status.',
-    labelNames: ['route', 'method', 'status'] as const, registers: [this.registry],
-    collect: (): void => this.http.flushRequests(),
+    labelNames: ['route', 'method', 'status'] as const,
   });
   readonly httpDuration = new Histogram({
     name: 'onepic_http_request_duration_seconds', help: 'Time from request to the last byte handed to the socket.',
@@ -67,12 +66,11 @@ export class Metrics {
   readonly httpInFlight = new ScrapedGauge(this.registry, {
     name: 'onepic_http_requests_in_flight', help: 'Requests being handled now.',
   });
-  readonly httpResponseBytes: Counter<'route'> = new Counter({
+  readonly httpResponseBytes = new TalliedCounter(this.registry, {
     name: 'onepic_http_response_bytes_total', help: 'Response body bytes sent, by route template.',
-    labelNames: ['route'] as const, registers: [this.registry],
-    collect: (): void => this.http.flushBytes(),
+    labelNames: ['route'] as const,
   });
-  /** How requests are counted: through this, never by inc() on the counters above. */
+  /** How requests are counted: through this, never through the three metrics above directly. */
   readonly http: HttpTally = new HttpTally(this.httpRequests, this.httpResponseBytes, this.httpDuration);
   readonly errors = new Counter({
     name: 'onepic_errors_total', help: 'Error responses by stable error code.',
