@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { MetadataStore } from '../metadata/port.js';
-import { conflict, forbidden, unauthorized, unprocessable } from './errors.js';
+import { fail } from './errors.js';
 import { LoginThrottle } from './login-throttle.js';
 import { foldUsername, isReservedUsername, isWellFormedUsername } from './names.js';
 import { DUMMY_HASH_PROMISE, hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords.js';
@@ -26,9 +26,9 @@ export class Accounts {
   static checkNewUsername(raw: string): string {
     const username = foldUsername(raw);
     if (!isWellFormedUsername(username)) {
-      throw unprocessable('invalid_username', 'A username is 1 to 39 characters of a-z, 0-9 and "-", not starting or ending with "-".');
+      throw fail('invalid_username');
     }
-    if (isReservedUsername(username)) throw unprocessable('reserved_username', `The name "${username}" is reserved.`);
+    if (isReservedUsername(username)) throw fail('reserved_username', username);
     return username;
   }
 
@@ -39,7 +39,7 @@ export class Accounts {
     const created = await this.store.createUser({
       username, uid, passwordHash: await hashPassword(password), createdAt: new Date(), activePictureId: null,
     });
-    if (!created) throw conflict('username_taken', `The username "${username}" is taken.`);
+    if (!created) throw fail('username_taken', username);
     return { username, token: await this.issueToken(username, uid) };
   }
 
@@ -52,7 +52,7 @@ export class Accounts {
     const ok = await verifyPassword(password.slice(0, MAX_PASSWORD_LENGTH), user?.passwordHash ?? (await DUMMY_HASH_PROMISE));
     if (!user || !ok) {
       this.options.throttle.recordFailure(username, clientIp);
-      throw unauthorized('The username or password is wrong.');
+      throw fail('unauthorized', 'wrong_password');
     }
     this.options.throttle.recordSuccess(username);
     return { token: await this.issueToken(username, user.uid) };
@@ -66,20 +66,20 @@ export class Accounts {
   async authenticate(authorization: string | undefined): Promise<Principal> {
     const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? '');
     const token = match?.[1];
-    if (!token || !looksLikeToken(token)) throw unauthorized();
+    if (!token || !looksLikeToken(token)) throw fail('unauthorized');
     const tokenHash = hashToken(token);
     const record = await this.store.getToken(tokenHash);
-    if (!record) throw unauthorized('The token is unknown, revoked or expired.');
+    if (!record) throw fail('unauthorized', 'unknown_token');
     // A token outlives nothing: if its account was deleted (even if the name was taken again), it is dead.
     const user = await this.store.getUser(record.username);
-    if (!user || user.uid !== record.uid) throw unauthorized('The token is unknown, revoked or expired.');
+    if (!user || user.uid !== record.uid) throw fail('unauthorized', 'unknown_token');
     return { username: user.username, uid: user.uid, tokenHash };
   }
 
   /** Folds the path's username and checks the principal may act on it (403 otherwise). */
   static authorize(principal: Principal, rawUsername: string): string {
     const username = foldUsername(rawUsername);
-    if (username !== principal.username) throw forbidden();
+    if (username !== principal.username) throw fail('forbidden');
     return username;
   }
 
@@ -95,9 +95,9 @@ export class Accounts {
 
 function checkPassword(password: string): void {
   if (password.length < MIN_PASSWORD_LENGTH) {
-    throw unprocessable('password_too_short', `A password has at least ${MIN_PASSWORD_LENGTH} characters.`);
+    throw fail('password_too_short', MIN_PASSWORD_LENGTH);
   }
   if (password.length > MAX_PASSWORD_LENGTH) {
-    throw unprocessable('password_too_long', `A password has at most ${MAX_PASSWORD_LENGTH} characters.`);
+    throw fail('password_too_long', MAX_PASSWORD_LENGTH);
   }
 }

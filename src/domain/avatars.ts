@@ -6,7 +6,7 @@ import { type Rendition, type RenditionCache, toRendition } from '../cache/rendi
 import type { ReadPathConfig } from '../config/index.js';
 import type { PlaceholderKind } from '../imaging/types.js';
 import type { ActiveLookup } from '../metadata/port.js';
-import { badRequest, notFound } from './errors.js';
+import { fail } from './errors.js';
 import type { Imaging } from './imaging-port.js';
 import {
   FORMAT_CONTENT_TYPE, masterKey, parsePublicKey, publicKey, renditionBlobKey, type RenditionFormat, type RenditionRef,
@@ -43,7 +43,7 @@ export function parseAvatarQuery(query: URLSearchParams, config: ReadPathConfig)
   if (sizeText !== null) {
     size = /^[0-9]{1,5}$/.test(sizeText) ? Number(sizeText) : NaN;
     if (!(size >= 1 && size <= config.maxSize)) {
-      throw badRequest('invalid_size', `Expected an integer size from 1 to ${config.maxSize} but received "${sizeText.slice(0, 32)}".`);
+      throw fail('invalid_size', config.maxSize, sizeText);
     }
   }
   return { size, fallback: parseFallback(query.get('d'), config.redirectHosts) };
@@ -59,8 +59,7 @@ function parseFallback(d: string | null, redirectHosts: string[]): Fallback {
     && DEFAULT_IMAGE_EXTENSIONS.test(url.pathname)
     && (redirectHosts.length === 0 || redirectHosts.includes(url.hostname.toLowerCase()));
   if (!ok || !url) {
-    throw badRequest('invalid_default', 'd must be 404, mp, identicon, initials, blank, or an http(s) URL of a .jpg, .jpeg, .png, .gif or .webp image'
-      + (redirectHosts.length ? ` on one of: ${redirectHosts.join(', ')}.` : '.'));
+    throw fail('invalid_default', redirectHosts);
   }
   return { kind: 'redirect', location: url.href };
 }
@@ -123,7 +122,7 @@ export class Avatars {
   async byKey(key: string, maxSize: number): Promise<Rendition> {
     const ref = parsePublicKey(key, maxSize);
     const rendition = ref && (this.renditions.peek(key) ?? (await this.rendition(ref)));
-    if (!rendition) throw notFound('rendition_not_found', 'There is no image with that key.');
+    if (!rendition) throw fail('rendition_not_found');
     return rendition;
   }
 
@@ -131,7 +130,7 @@ export class Avatars {
     const { fallback } = req;
     switch (fallback.kind) {
       case 'plain_404':
-        throw notFound(code, code === 'user_not_found' ? 'There is no such user.' : 'The user has no active picture.');
+        throw fail(code);
       case 'redirect':
         return { kind: 'redirect', location: fallback.location };
       case 'placeholder_404':

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { tooManyRequests } from './errors.js';
+import { fail } from './errors.js';
 
 /**
  * Counts failed logins per account and per client IP in fixed windows, so password guessing is
@@ -28,7 +28,7 @@ export class LoginThrottle {
     for (const [key, limit] of this.keys(username, ip)) {
       const window = this.windows.get(key);
       if (window && window.failures >= limit) {
-        throw tooManyRequests((window.resetAt - this.now()) / 1000, 'Too many failed logins; wait before trying again.');
+        throw fail('rate_limited', (window.resetAt - this.now()) / 1000);
       }
     }
   }

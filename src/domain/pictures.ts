@@ -4,7 +4,7 @@ import type { ActiveCache } from '../cache/active-cache.js';
 import type { RenditionCache } from '../cache/rendition-cache.js';
 import type { MetadataStore, PictureRecord } from '../metadata/port.js';
 import type { Principal } from './accounts.js';
-import { notFound, unprocessable } from './errors.js';
+import { fail } from './errors.js';
 import type { Imaging } from './imaging-port.js';
 import { FORMAT_CONTENT_TYPE, masterHash, masterKey, masterPrefix, publicKey } from './keys.js';
 import { MasterLocks } from './master-locks.js';
@@ -25,7 +25,7 @@ export const MAX_LABEL_LENGTH = 200;
 
 export function checkLabel(label: unknown): string {
   if (typeof label !== 'string' || label.length > MAX_LABEL_LENGTH || /[\u0000-\u001f\u007f]/.test(label)) {
-    throw unprocessable('invalid_label', `A label is a string of at most ${MAX_LABEL_LENGTH} characters without control characters.`);
+    throw fail('invalid_label', MAX_LABEL_LENGTH);
   }
   return label;
 }
@@ -38,8 +38,8 @@ export function toView(p: PictureRecord, active: boolean): PictureView {
   };
 }
 
-const pictureNotFound = () => notFound('picture_not_found', 'There is no such picture.');
-const userNotFound = () => notFound('user_not_found', 'There is no such user.');
+const pictureNotFound = () => fail('picture_not_found');
+const userNotFound = () => fail('user_not_found');
 
 /**
  * Upload, list, label, delete and activate pictures. Every change is one atomic step in the

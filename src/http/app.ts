@@ -1,7 +1,8 @@
 import uWS from '@trufflesuite/uws-js-unofficial';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/metrics.js';
-import { json } from './reply.js';
+import { fail } from '../domain/errors.js';
+import { errorReply } from './reply.js';
 import { InFlight, registerRoutes, type RouteSpec } from './router.js';
 
 export interface HttpServer {
@@ -22,7 +23,7 @@ export function createHttpServer(routes: RouteSpec[], deps: { metrics: Metrics; 
   // Read at scrape time: the count is kept anyway for draining, so requests pay nothing more.
   deps.metrics.httpInFlight.report((gauge) => gauge.set(inFlight.count));
   const notFoundRoute: RouteSpec = {
-    method: 'any', pattern: '/*', handler: () => json(404, { error: { code: 'not_found', message: 'No such route.' } }),
+    method: 'any', pattern: '/*', handler: () => errorReply(fail('not_found')),
   };
   registerRoutes({ app, inFlight, ...deps }, [...routes, notFoundRoute]);
   let listenSocket: uWS.us_listen_socket | null = null;

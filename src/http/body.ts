@@ -1,5 +1,5 @@
 import type { HttpResponse } from '@trufflesuite/uws-js-unofficial';
-import { tooLarge } from '../domain/errors.js';
+import { fail } from '../domain/errors.js';
 
 /**
  * Reads a request body into one Buffer, refusing it (413) as soon as it passes `limit`: up front
@@ -11,7 +11,7 @@ export function readBody(res: HttpResponse, contentLength: string, limit: number
     if (contentLength !== '' && (!/^\d+$/.test(contentLength) || Number(contentLength) > limit)) {
       // Still attach onData, so uWS can route the unread bytes somewhere while we answer and close.
       res.onData(() => undefined);
-      reject(tooLarge(limit));
+      reject(fail('too_large', limit));
       return;
     }
     const chunks: Buffer[] = [];
@@ -25,7 +25,7 @@ export function readBody(res: HttpResponse, contentLength: string, limit: number
       received += chunk.byteLength;
       if (received > limit) {
         finished = true;
-        reject(tooLarge(limit));
+        reject(fail('too_large', limit));
         return;
       }
       // uWS reuses the chunk's memory after this callback returns: copy it.

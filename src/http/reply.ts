@@ -19,8 +19,8 @@ export const json = (status: number, value: unknown, headers: Record<string, str
 
 export const noContent = (): Reply => ({ status: 204 });
 
-export function errorReply(err: AppError): Reply {
-  return json(err.status, { error: { code: err.code, message: err.message } }, { ...err.headers });
+export function errorReply(err: AppError, headers: Record<string, string> = {}): Reply {
+  return json(err.status, { error: { code: err.code, message: err.message } }, { ...err.headers, ...headers });
 }
 
 /**

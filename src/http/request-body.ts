@@ -1,6 +1,6 @@
 import uWS from '@trufflesuite/uws-js-unofficial';
 import { z } from 'zod';
-import { badRequest, tooLarge, unprocessable, unsupportedType } from '../domain/errors.js';
+import { fail } from '../domain/errors.js';
 import type { Ctx } from './router.js';
 
 /** JSON bodies of the management API are small; anything larger is refused unread. */
@@ -13,13 +13,13 @@ export async function jsonBody<T extends z.ZodType>(ctx: Ctx, schema: T): Promis
   try {
     value = JSON.parse(raw.toString('utf8'));
   } catch {
-    throw badRequest('invalid_json', 'The body is not valid JSON.');
+    throw fail('invalid_json');
   }
   const result = schema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
-    throw badRequest('invalid_request', `${where}${issue.message}`);
+    throw fail('invalid_request', `${where}${issue.message}`);
   }
   return result.data;
 }
@@ -51,17 +51,17 @@ export async function uploadBody(ctx: Ctx, maxBytes: number): Promise<UploadInpu
   const body = await ctx.body();
   if (mediaType === 'multipart/form-data') {
     const parts = uWS.getParts(body, contentType);
-    if (!parts) throw badRequest('invalid_multipart', 'The multipart body could not be parsed.');
+    if (!parts) throw fail('invalid_multipart');
     const file = parts.find((p) => p.name === 'file');
-    if (!file) throw badRequest('missing_file', 'The multipart form has no "file" field.');
-    if (file.data.byteLength > maxBytes) throw tooLarge(maxBytes);
-    if (file.data.byteLength === 0) throw unprocessable('empty_image', 'The "file" field is empty.');
+    if (!file) throw fail('missing_file');
+    if (file.data.byteLength > maxBytes) throw fail('too_large', maxBytes);
+    if (file.data.byteLength === 0) throw fail('empty_image', 'file');
     const label = parts.find((p) => p.name === 'label');
     return { bytes: Buffer.from(file.data.slice(0)), label: label && Buffer.from(label.data).toString('utf8') };
   }
   if (!mediaType.startsWith('image/') && mediaType !== 'application/octet-stream') {
-    throw unsupportedType('Send the image as the body with an image/* Content-Type, or as the "file" field of multipart/form-data.');
+    throw fail('unsupported_type', 'Send the image as the body with an image/* Content-Type, or as the "file" field of multipart/form-data.');
   }
-  if (body.length === 0) throw unprocessable('empty_image', 'The body is empty.');
+  if (body.length === 0) throw fail('empty_image', 'body');
   return { bytes: body, label: undefined };
 }

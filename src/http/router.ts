@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from '@trufflesuite/uws-js-unofficial';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { AppError } from '../domain/errors.js';
+import { AppError, fail } from '../domain/errors.js';
 import type { RouteTally } from '../metrics/http-tally.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { ClientAborted, readBody } from './body.js';
@@ -84,7 +84,7 @@ export function registerRoutes(deps: RouterDeps, routes: RouteSpec[]): void {
   }
   for (const [pattern, methods] of allowed) {
     const spec: RouteSpec = {
-      method: 'get', pattern, handler: () => json(405, { error: { code: 'method_not_allowed', message: `Use ${methods.join(', ')}.` } }, { Allow: methods.join(', ') }),
+      method: 'get', pattern, handler: () => errorReply(fail('method_not_allowed', methods), { Allow: methods.join(', ') }),
     };
     const bound: BoundRoute = { spec, params: countParams(pattern), tally: deps.metrics.http.route(pattern) };
     deps.app.any(pattern, (res, req) => handle(deps, bound, res, req));
@@ -234,7 +234,7 @@ function toErrorReply(deps: RouterDeps, ctx: Ctx, err: unknown): Reply {
   }
   deps.metrics.errors.inc({ code: 'internal', status: '500' });
   deps.log.error({ requestId: ctx.requestId, method: ctx.method, url: ctx.url, err }, 'unhandled error');
-  return json(500, { error: { code: 'internal', message: 'Something went wrong on our side; it has been logged.' } });
+  return errorReply(fail('internal'));
 }
 
 /** Bytes of body the reply puts on the wire: none for HEAD, 204 and 304 (see writeReply). */

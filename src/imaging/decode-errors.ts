@@ -1,4 +1,4 @@
-import { AppError, unprocessable, unsupportedType } from '../domain/errors.js';
+import { AppError, fail } from '../domain/errors.js';
 import type { SourceFormat } from './sniff.js';
 
 /**
@@ -23,7 +23,8 @@ export function decodeFailure(error: unknown, input: Uint8Array, format: SourceF
   if (error instanceof AppError) return error;
   const message = error instanceof Error ? error.message : String(error);
   if (format === 'heif' && MISSING_CODEC_MESSAGE.test(message)) {
-    return unsupportedType(
+    return fail(
+      'unsupported_type',
       'The upload is a HEIC (HEVC-coded HEIF) image, which this server cannot decode; '
       + 'send it as JPEG, PNG, WebP or AVIF instead.',
     );
@@ -32,13 +33,9 @@ export function decodeFailure(error: unknown, input: Uint8Array, format: SourceF
     ? TRUNCATED_MESSAGE.test(message) || endsEarly(input, format)
     : declaresMoreThanArrived(input, format);
   if (truncated) {
-    return unprocessable(
-      'truncated_image',
-      `The ${format.toUpperCase()} image ends before its data is complete (${input.byteLength} bytes arrived); `
-      + 'the upload was probably cut short.',
-    );
+    return fail('truncated_image', format, input.byteLength);
   }
-  return unprocessable('undecodable_image', `The bytes look like ${format.toUpperCase()} but could not be decoded as an image.`);
+  return fail('undecodable_image', `The bytes look like ${format.toUpperCase()} but could not be decoded as an image.`);
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../domain/errors.js';
 import type { RenditionFormat } from '../domain/keys.js';
 import type { ImageLimits, PlaceholderKind, ProcessedUpload, StageTimings } from './types.js';
 
@@ -18,7 +19,7 @@ export type JobKind = ImagingJob['kind'];
 export interface JobFailure {
   ok: false;
   status: number;
-  code: string;
+  code: ErrorCode;
   message: string;
   headers: Record<string, string>;
 }

@@ -1,5 +1,5 @@
 import sharp, { type Metadata } from 'sharp';
-import { unprocessable } from '../domain/errors.js';
+import { fail } from '../domain/errors.js';
 import { colourHandling, type ColourHandling } from './colour-profile.js';
 import { decodeFailure } from './decode-errors.js';
 import { exifOrientation } from './orient.js';
@@ -40,7 +40,7 @@ export async function probeImage(input: Uint8Array, format: SourceFormat, limits
   }
   const { width, height } = meta;
   if (!width || !height) {
-    throw unprocessable('undecodable_image', `The ${format.toUpperCase()} header declares no width or height.`);
+    throw fail('undecodable_image', `The ${format.toUpperCase()} header declares no width or height.`);
   }
   const probe: ImageProbe = {
     width,
@@ -60,22 +60,13 @@ export async function probeImage(input: Uint8Array, format: SourceFormat, limits
 export function checkLimits(probe: ImageProbe, limits: ImageLimits): void {
   const pixels = probe.width * probe.height;
   if (pixels > limits.maxPixels) {
-    throw unprocessable(
-      'too_many_pixels',
-      `The image is ${probe.width}x${probe.height} pixels (${pixels}); the limit is ${limits.maxPixels}.`,
-    );
+    throw fail('too_many_pixels', probe.width, probe.height, limits.maxPixels);
   }
   const shortSide = Math.min(probe.width, probe.height);
   if (shortSide < limits.minSide) {
-    throw unprocessable(
-      'too_small',
-      `The image is ${probe.width}x${probe.height} pixels; each side must be at least ${limits.minSide}.`,
-    );
+    throw fail('too_small', probe.width, probe.height, limits.minSide);
   }
   if (probe.pages > limits.maxFrames) {
-    throw unprocessable(
-      'too_many_frames',
-      `The image has ${probe.pages} frames; the limit is ${limits.maxFrames} (only the first is used).`,
-    );
+    throw fail('too_many_frames', probe.pages, limits.maxFrames);
   }
 }

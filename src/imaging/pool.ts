@@ -3,7 +3,7 @@ import { Piscina } from 'piscina';
 // that exits would otherwise unload libvips' shared libraries while other threads still use
 // them (https://sharp.pixelplumbing.com/install#worker-threads, lovell/sharp#2263).
 import 'sharp';
-import { AppError, unavailable } from '../domain/errors.js';
+import { AppError, fail } from '../domain/errors.js';
 import type { Imaging } from '../domain/imaging-port.js';
 import type { RenditionFormat } from '../domain/keys.js';
 import type { ImagingJob, JobKind, JobResult } from './jobs.js';
@@ -115,7 +115,7 @@ export class ImagingPool implements Imaging {
 
   async #run(job: ImagingJob): Promise<Extract<JobResult, { ok: true }>> {
     if (this.#closing) {
-      throw unavailable('shutting_down', 'The server is shutting down; retry on another node.', 1);
+      throw fail('shutting_down');
     }
     // Released only by a job that was admitted: a refused one never held a thread.
     const task = this.#admit().then(() => this.#piscina.run(job).finally(() => this.#release()));
@@ -125,7 +125,7 @@ export class ImagingPool implements Imaging {
       result = await task;
     } catch (error) {
       if (error instanceof Error && QUEUE_FULL_MESSAGES.includes(error.message)) {
-        throw unavailable('busy', 'The image workers are saturated; retry shortly.', 1);
+        throw fail('busy');
       }
       throw error;
     } finally {
@@ -145,7 +145,7 @@ export class ImagingPool implements Imaging {
       return Promise.resolve();
     }
     if (this.#waiting.length >= this.#options.maxQueue) {
-      return Promise.reject(unavailable('busy', 'The image workers are saturated; retry shortly.', 1));
+      return Promise.reject(fail('busy'));
     }
     return new Promise((resolve) => this.#waiting.push(resolve));
   }

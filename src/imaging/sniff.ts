@@ -1,6 +1,6 @@
 import { fileTypeFromBuffer } from 'file-type';
 import sharp from 'sharp';
-import { unsupportedType } from '../domain/errors.js';
+import { fail } from '../domain/errors.js';
 
 /**
  * Stage 1: decide what the bytes are. The Content-Type header and any file name are the
@@ -42,12 +42,12 @@ export function heifDecoderAvailable(): boolean {
 /** The accepted source format of `input`, or a 415 `unsupported_type` that says what arrived. */
 export async function sniffImageType(input: Uint8Array): Promise<SourceFormat> {
   if (input.byteLength === 0) {
-    throw unsupportedType(`The upload is empty; expected an image (${acceptedTypesText()}).`);
+    throw fail('unsupported_type', `The upload is empty; expected an image (${acceptedTypesText()}).`);
   }
   // file-type reads only the first few KB; bytes it cannot parse are simply not an image.
   const detected = await fileTypeFromBuffer(input).catch(() => undefined);
   const format = detected ? ACCEPTED_MIME[detected.mime] : undefined;
   if (format && (!HEIF_FORMATS.has(format) || heifDecoderAvailable())) return format;
   const what = detected ? `${detected.mime} (.${detected.ext})` : 'not a recognised image type';
-  throw unsupportedType(`The upload is ${what}; accepted types are ${acceptedTypesText()}.`);
+  throw fail('unsupported_type', `The upload is ${what}; accepted types are ${acceptedTypesText()}.`);
 }

@@ -1,5 +1,5 @@
 import { Accounts } from '../../domain/accounts.js';
-import { notFound } from '../../domain/errors.js';
+import { fail } from '../../domain/errors.js';
 import { pathUsername } from '../../domain/avatars.js';
 import { toView } from '../../domain/pictures.js';
 import type { MetadataStore } from '../../metadata/port.js';
@@ -44,7 +44,7 @@ export function accountRoutes(d: AccountRouteDeps): RouteSpec[] {
       handler: async (ctx: Ctx) => {
         const username = pathUsername(ctx.params[0]!);
         const lookup = username ? await d.store.getActive(username) : { kind: 'no_user' as const };
-        if (lookup.kind === 'no_user' || !username) throw notFound('user_not_found', 'There is no such user.');
+        if (lookup.kind === 'no_user' || !username) throw fail('user_not_found');
         const active = lookup.kind === 'active' ? toView(lookup.picture, true) : null;
         return json(200, { username, active, url: `${d.publicUrl}/${username}` });
       },

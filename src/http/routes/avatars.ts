@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Avatars, AvatarResult } from '../../domain/avatars.js';
 import { parseAvatarQuery, pathUsername } from '../../domain/avatars.js';
-import { notFound } from '../../domain/errors.js';
+import { fail } from '../../domain/errors.js';
 import { formatFromExtension } from '../../domain/keys.js';
 import type { Rendition } from '../../cache/rendition-cache.js';
 import type { ReadPathConfig } from '../../config/index.js';
@@ -81,7 +81,7 @@ export function avatarRoutes(avatars: Avatars, config: ReadPathConfig): RouteSpe
     const dot = segment.lastIndexOf('.');
     const ext = dot >= 0 ? segment.slice(dot + 1) : undefined;
     const format = ext === undefined ? undefined : formatFromExtension(ext);
-    if (ext !== undefined && !format) throw notFound('not_found', 'No such page; avatars are /{username} or /{username}.{jpg,jpeg,png,webp,avif}.');
+    if (ext !== undefined && !format) throw fail('not_found', 'No such page; avatars are /{username} or /{username}.{jpg,jpeg,png,webp,avif}.');
     const { size, fallback } = parseQuery(ctx);
     const username = pathUsername(dot >= 0 ? segment.slice(0, dot) : segment);
     const req = { username: username ?? '', size, format, accept: ctx.header('accept'), fallback };

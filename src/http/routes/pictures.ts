@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Accounts, type Principal } from '../../domain/accounts.js';
-import { AppError, badRequest, notFound } from '../../domain/errors.js';
+import { AppError, fail } from '../../domain/errors.js';
 import { checkLabel, type Pictures } from '../../domain/pictures.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import { json, noContent, type Reply } from '../reply.js';
@@ -22,14 +22,14 @@ const activeSchema = z.object({ pictureId: z.string({ error: 'expected a string 
 
 function pictureId(ctx: Ctx): string {
   const id = ctx.params[1]!.toLowerCase();
-  if (!PICTURE_ID.test(id)) throw notFound('picture_not_found', 'There is no such picture.');
+  if (!PICTURE_ID.test(id)) throw fail('picture_not_found');
   return id;
 }
 
 function parseActiveFlag(value: string | null): boolean {
   if (value === null || value === 'false' || value === '0') return false;
   if (value === 'true' || value === '1' || value === '') return true;
-  throw badRequest('invalid_active', `Expected active=true or active=false but received "${value.slice(0, 16)}".`);
+  throw fail('invalid_active', value);
 }
 
 export function pictureRoutes(d: PictureRouteDeps): RouteSpec[] {
@@ -84,7 +84,7 @@ export function pictureRoutes(d: PictureRouteDeps): RouteSpec[] {
       handler: owner(async (ctx, p) => {
         const { pictureId: id } = await jsonBody(ctx, activeSchema);
         const normalized = id.toLowerCase();
-        if (!PICTURE_ID.test(normalized)) throw notFound('picture_not_found', 'There is no such picture.');
+        if (!PICTURE_ID.test(normalized)) throw fail('picture_not_found');
         return json(200, await d.pictures.setActive(p, normalized));
       }),
     },

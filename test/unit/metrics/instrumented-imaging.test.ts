@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { unavailable } from '../../../src/domain/errors.js';
+import { fail } from '../../../src/domain/errors.js';
 import type { Imaging } from '../../../src/domain/imaging-port.js';
 import { instrumentImaging } from '../../../src/metrics/instrumented-imaging.js';
 import { Metrics } from '../../../src/metrics/metrics.js';
@@ -8,7 +8,7 @@ import { seriesValue } from './read-metric.js';
 describe('instrumented imaging', () => {
   it('counts jobs by kind and outcome: ok, the error code, or internal', async () => {
     const metrics = new Metrics();
-    const busy = unavailable('busy', 'The image workers are saturated; retry shortly.');
+    const busy = fail('busy');
     const imaging = instrumentImaging({
       render: async () => Buffer.from('x'),
       placeholder: async () => { throw busy; },
