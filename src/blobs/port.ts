@@ -1,8 +1,9 @@
 /**
  * The blob port: immutable, content-addressed objects. Keys are written once; writing a key
  * that exists already is a success (the content is the same by construction). Keys look like
- * `arpit/<hash>/master.jpg` and `arpit/<hash>/256.webp` (see domain/keys.ts), so everything
- * derived from one master shares the prefix `arpit/<hash>/`.
+ * `arpit/<hash>/master` (no extension, whatever the master's format) and `arpit/<hash>/256.webp`
+ * (built by domain/keys.ts, checked by blobs/keys.ts), so everything derived from one master
+ * shares the prefix `arpit/<hash>/`.
  */
 
 export interface BlobInfo {

@@ -2,7 +2,7 @@ import type { MasterFormat } from '../metadata/port.js';
 
 /** Safety limits, checked from the image header before any pixel is decoded. */
 export interface ImageLimits {
-  /** Largest accepted upload body, bytes (the HTTP layer enforces it too). Default 10 MiB. */
+  /** Largest accepted upload body, bytes. Only the HTTP layer enforces it (request-body.ts); no imaging stage reads it. Default 10 MiB. */
   maxBytes: number;
   /** Largest accepted width*height of the source. Default 50_000_000. */
   maxPixels: number;

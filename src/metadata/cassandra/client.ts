@@ -23,8 +23,9 @@ const CONNECT_TIMEOUT_MS = 5_000;
 
 /**
  * Reconnection. When every node is down, requests fail at once with NoHostAvailableError (503)
- * and the driver retries each node after 0.5 s, 1 s, 2 s ... capped at 10 s, so OnePic recovers
- * by itself within seconds of Cassandra coming back, without a restart.
+ * and the driver tries each node again after 0.5 s, 1 s, then every 2 s (RECONNECT_MAX_MS; the
+ * driver adds up to 15 % jitter), so OnePic recovers by itself within seconds of Cassandra
+ * coming back, without a restart.
  */
 const RECONNECT_BASE_MS = 500;
 // Capped low: an attempt is one TCP connect to a node, cheap for the node, and the cap is how

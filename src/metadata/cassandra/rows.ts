@@ -28,7 +28,7 @@ export function toPicture(username: string, row: Row): PictureRecord {
     id: row.get('picture_id'),
     label: row.get('label'),
     hash: row.get('hash'),
-    // Only toPictureParams writes this column, from a MasterFormat.
+    // Only the picture inserts write this column (pictureSetParams below), from a MasterFormat.
     format: row.get('format') as MasterFormat,
     hasAlpha: row.get('has_alpha'),
     width: row.get('width'),
