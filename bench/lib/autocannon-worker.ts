@@ -1,15 +1,18 @@
-// Runs one autocannon load in its own process (so it can be pinned with taskset) and prints
-// {result, cpuSeconds, wallSeconds} as JSON on stdout. Usage: node autocannon-worker.mjs <config.json>
-// config: { url, connections, duration, pipelining?, overallRate?, requests?: [{path, headers}] }
+/**
+ * Runs one autocannon load in its own process, so it can be pinned with taskset, and prints
+ * {result, cpuSeconds, wallSeconds} as JSON on stdout. Started by path from autocannon.ts.
+ * Usage: node autocannon-worker.js <config.json> (an AutocannonConfig).
+ */
 import { readFileSync } from 'node:fs';
-import autocannon from 'autocannon';
+import autocannon, { type Options } from 'autocannon';
+import type { AutocannonConfig } from './autocannon.js';
 
-const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const opts = {
+const cfg = JSON.parse(readFileSync(process.argv[2] ?? '', 'utf8')) as AutocannonConfig;
+const opts: Options = {
   url: cfg.url,
   connections: cfg.connections,
   duration: cfg.duration,
-  pipelining: cfg.pipelining ?? 1,
+  pipelining: 1,
   ...(cfg.overallRate ? { overallRate: cfg.overallRate } : {}),
 };
 if (cfg.requests && cfg.requests.length > 0) {
