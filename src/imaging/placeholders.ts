@@ -1,8 +1,8 @@
 import sharp, { type Sharp } from 'sharp';
+import type { PlaceholderKind } from '../domain/imaging.js';
 import type { RenditionFormat } from '../domain/keys.js';
 import { encodeRendition } from './encode-rendition.js';
 import { identiconSvg, initialsSvg, mysteryPersonSvg } from './placeholder-svg.js';
-import type { PlaceholderKind } from './types.js';
 
 /**
  * Generated images for users without a picture (Gravatar's `d=` values), at exactly

@@ -4,10 +4,11 @@ import { Piscina } from 'piscina';
 // them (https://sharp.pixelplumbing.com/install#worker-threads, lovell/sharp#2263).
 import 'sharp';
 import { AppError, fail } from '../domain/errors.js';
-import type { Imaging } from '../domain/imaging-port.js';
+import type { Imaging, PlaceholderKind, ProcessedUpload } from '../domain/imaging.js';
 import type { RenditionFormat } from '../domain/keys.js';
+import type { ImageLimits } from './image-limits.js';
 import type { ImagingJob, JobKind, JobResult } from './jobs.js';
-import type { ImageLimits, PlaceholderKind, ProcessedUpload, StageTimings } from './types.js';
+import type { StageTimings } from './pipeline.js';
 
 /**
  * The imaging worker threads. Decoding and encoding are CPU-bound native work; a fixed set of
