@@ -26,6 +26,7 @@ export interface ImagingPoolOptions {
   threads: number;
   /** Jobs that may wait for a free thread; one more is refused with 503 `busy`. */
   maxQueue: number;
+  /** Sent with every upload job: only ImageLimits' own fields are copied, whatever else the object holds. */
   limits: ImageLimits;
   /** Observes the time of each stage, as measured inside the worker, of every successful job. */
   onTimings?: (job: JobKind, timings: StageTimings) => void;
@@ -39,9 +40,6 @@ export interface ImagingPoolStats {
   utilization: number;
 }
 
-// piscina signals a full queue with plain Errors; their messages are the only way to tell.
-const QUEUE_FULL_MESSAGES = ['Task queue is at limit', 'No task queue available and all Workers are busy'];
-
 /**
  * The pool keeps its own first-in, first-out queue and hands piscina a job only when a thread
  * is free. piscina 5.3's own queue was seen to starve a job: under steady load, jobs submitted
@@ -51,6 +49,7 @@ const QUEUE_FULL_MESSAGES = ['Task queue is at limit', 'No task queue available 
 export class ImagingPool implements Imaging {
   readonly #piscina: Piscina<ImagingJob, JobResult>;
   readonly #options: ImagingPoolOptions;
+  readonly #limits: ImageLimits;
   readonly #inFlight = new Set<Promise<unknown>>();
   /** Jobs waiting for a thread, oldest first; each entry starts its job. */
   readonly #waiting: Array<() => void> = [];
@@ -65,12 +64,16 @@ export class ImagingPool implements Imaging {
       throw new RangeError(`Expected a non-negative integer for maxQueue but received ${options.maxQueue}`);
     }
     this.#options = options;
+    const { maxPixels, minSide, maxFrames, masterSize } = options.limits;
+    this.#limits = { maxPixels, minSide, maxFrames, masterSize };
     this.#piscina = new Piscina<ImagingJob, JobResult>({
       // A CommonJS shim that import()s worker.js: see worker-entry.cts for why.
       filename: new URL('./worker-entry.cjs', import.meta.url).href,
       minThreads: options.threads,
       maxThreads: options.threads,
-      maxQueue: options.maxQueue,
+      // piscina's own queue is left unbounded (no maxQueue): this pool hands it at most `threads`
+      // jobs at a time (see #admit), so it only ever holds a job whose thread is still starting,
+      // and the pool's own queue is the one bound, the one that answers 503 busy.
       // Workers are never retired when idle: terminating a thread mid-way through libvips work
       // can bring the whole process down, and restarting one reloads sharp.
       idleTimeout: Number.POSITIVE_INFINITY,
@@ -81,7 +84,7 @@ export class ImagingPool implements Imaging {
   }
 
   async processUpload(input: Uint8Array): Promise<ProcessedUpload> {
-    const done = await this.#run({ kind: 'upload', input, limits: this.#options.limits });
+    const done = await this.#run({ kind: 'upload', input, limits: this.#limits });
     if (done.kind !== 'upload') throw new Error(`Expected an upload result but received ${done.kind}`);
     return { ...done.result, master: asBuffer(done.result.master) };
   }
@@ -124,11 +127,6 @@ export class ImagingPool implements Imaging {
     let result: JobResult;
     try {
       result = await task;
-    } catch (error) {
-      if (error instanceof Error && QUEUE_FULL_MESSAGES.includes(error.message)) {
-        throw fail('busy');
-      }
-      throw error;
     } finally {
       this.#inFlight.delete(task);
     }
