@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseEnv, type Env } from './config.js';
 
-export { ConfigError, parseEnv } from './config.js';
+export { ConfigError } from './config.js';
 
 export type MetadataConfig =
   | { kind: 'embedded'; path: string }
