@@ -32,7 +32,7 @@ export interface ImagingPoolOptions {
   onTimings?: (job: JobKind, timings: StageTimings) => void;
 }
 
-export interface ImagingPoolStats {
+interface ImagingPoolStats {
   queued: number;
   running: number;
   threads: number;

@@ -39,13 +39,13 @@ const ACCEPTED_MIME: Readonly<Record<string, SourceFormat>> = {
 const HEIF_FORMATS: ReadonlySet<SourceFormat> = new Set(['avif', 'heif']);
 
 /** Names of the accepted types, as a sentence fragment for error messages. */
-export function acceptedTypesText(): string {
+function acceptedTypesText(): string {
   const names = ['JPEG', 'PNG', 'WebP', 'GIF'];
   if (heifDecoderAvailable()) names.push('AVIF', 'HEIF');
   return `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
 }
 
-export function heifDecoderAvailable(): boolean {
+function heifDecoderAvailable(): boolean {
   return sharp.format.heif?.input.buffer === true;
 }
 
