@@ -1,7 +1,6 @@
 import { decodeFailure } from './decode-errors.js';
-import type { ImageLimits } from './image-limits.js';
 import { MASTER_KERNEL, masterSide, openSource } from './master-settings.js';
-import type { Stage } from './pipeline.js';
+import type { ImageLimits, Stage } from './pipeline.js';
 import type { ImageProbe, Probed } from './probe.js';
 import type { SourceFormat } from './sniff.js';
 

@@ -1,5 +1,5 @@
 import sharp, { type Sharp } from 'sharp';
-import type { ImageLimits } from './image-limits.js';
+import type { ImageLimits } from './pipeline.js';
 import type { ImageProbe } from './probe.js';
 
 /**

@@ -1,10 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import type { ImageLimits } from './image-limits.js';
 
 /**
- * The machinery of the upload pipeline (see process-upload.ts for the routes themselves): a
- * stage is a named step from one state of the upload to the next, and a route is a list of
- * stages run in order, each timed for the metrics.
+ * The machinery of the upload pipeline (see process-upload.ts for the routes themselves): what
+ * an upload enters with, its bytes and the limits they are held to; a stage, a named step from
+ * one state of the upload to the next; and a route, a list of stages run in order, each timed
+ * for the metrics.
  *
  * A state only gains fields along the way (the sniffed format, the probe, the square) and the
  * big byte arrays in it are passed on by reference, so the runner copies no pixels.
@@ -15,6 +15,23 @@ export type StageName = 'sniff' | 'probe' | 'transcode' | 'decode_resize' | 'enc
 
 /** Wall-clock time spent in each stage of a job, seconds (for metrics). */
 export type StageTimings = Partial<Record<StageName, number>>;
+
+/**
+ * The limits an upload is checked against from its header, before any pixel is decoded, and
+ * the side of the master made from it. Every upload job carries them to its worker thread, so
+ * they are plain data. The limit on the body's size is not here: the HTTP layer enforces it as
+ * the body arrives, and a body over it never reaches a worker.
+ */
+export interface ImageLimits {
+  /** Largest accepted width*height of the source. Default 50_000_000. */
+  maxPixels: number;
+  /** Smallest accepted side of the source, pixels. Default 16. */
+  minSide: number;
+  /** Largest accepted number of frames/pages in the source (only the first is used). Default 1000. */
+  maxFrames: number;
+  /** Side of the stored square master rendition; smaller sources keep their own side. Default 768. */
+  masterSize: number;
+}
 
 /** An upload as it enters the pipeline; each stage's state extends it (see sniff.ts onward). */
 export interface Upload {

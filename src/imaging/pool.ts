@@ -6,9 +6,8 @@ import 'sharp';
 import { AppError, fail } from '../domain/errors.js';
 import type { Imaging, PlaceholderKind, ProcessedUpload } from '../domain/imaging.js';
 import type { RenditionFormat } from '../domain/keys.js';
-import type { ImageLimits } from './image-limits.js';
 import type { ImagingJob, JobKind, JobResult } from './jobs.js';
-import type { StageTimings } from './pipeline.js';
+import type { ImageLimits, StageTimings } from './pipeline.js';
 
 /**
  * The imaging worker threads. Decoding and encoding are CPU-bound native work; a fixed set of

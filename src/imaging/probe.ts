@@ -2,9 +2,8 @@ import sharp, { type Metadata } from 'sharp';
 import { fail } from '../domain/errors.js';
 import { colourHandling, type ColourHandling } from './colour-profile.js';
 import { decodeFailure } from './decode-errors.js';
-import type { ImageLimits } from './image-limits.js';
 import { exifOrientation } from './orient.js';
-import type { Stage } from './pipeline.js';
+import type { ImageLimits, Stage } from './pipeline.js';
 import type { Sniffed, SourceFormat } from './sniff.js';
 
 /**

@@ -1,8 +1,7 @@
 import type { ProcessedUpload } from '../domain/imaging.js';
 import { decodeResize } from './decode-resize.js';
 import { encode } from './encode.js';
-import type { ImageLimits } from './image-limits.js';
-import { Pipeline, type StageTimings } from './pipeline.js';
+import { Pipeline, type ImageLimits, type StageTimings } from './pipeline.js';
 import { probe, type ImageProbe } from './probe.js';
 import { sniff } from './sniff.js';
 import { transcode } from './transcode.js';

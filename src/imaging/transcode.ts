@@ -1,10 +1,9 @@
 import type { OutputInfo } from 'sharp';
 import type { ProcessedUpload } from '../domain/imaging.js';
 import { decodeFailure } from './decode-errors.js';
-import type { ImageLimits } from './image-limits.js';
 import { MASTER_JPEG, MASTER_KERNEL, masterSide, openSource } from './master-settings.js';
 import { applyOrientation } from './orient.js';
-import type { Stage } from './pipeline.js';
+import type { ImageLimits, Stage } from './pipeline.js';
 import type { ImageProbe, Probed } from './probe.js';
 import type { SourceFormat } from './sniff.js';
 
