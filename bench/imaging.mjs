@@ -46,7 +46,7 @@ const sharp = (await import('sharp')).default;
 const { processUpload } = await dist('imaging/process-upload.js');
 const { ImagingPool } = await dist('imaging/pool.js');
 const { loadConfig } = await dist('config/index.js');
-const limits = { maxBytes: 10 * 1024 * 1024, maxPixels: 50_000_000, minSide: 16, maxFrames: 1000, masterSize: envInt('BENCH_MASTER_SIZE', loadConfig({}).imaging.masterSize) };
+const limits = { maxPixels: 50_000_000, minSide: 16, maxFrames: 1000, masterSize: envInt('BENCH_MASTER_SIZE', loadConfig({}).imaging.masterSize) };
 
 const ROUNDS = envInt('BENCH_ROUNDS', 15);
 const BATCH = envInt('BENCH_BATCH', 4);

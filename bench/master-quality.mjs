@@ -30,7 +30,7 @@ const { loadConfig } = await dist('config/index.js');
 
 const SIZES = [64, 128, 256, 512, 768, 1024];
 const DEFAULT_MASTER = loadConfig({}).imaging.masterSize;
-const limits = (masterSize) => ({ maxBytes: 10 * 1024 * 1024, maxPixels: 50_000_000, minSide: 16, maxFrames: 1000, masterSize });
+const limits = (masterSize) => ({ maxPixels: 50_000_000, minSide: 16, maxFrames: 1000, masterSize });
 
 // ---------- sources ----------
 async function sources() {
