@@ -1,8 +1,7 @@
 import path from 'node:path';
-import type { ImageLimits } from '../imaging/types.js';
 import { parseEnv, type Env } from './config.js';
 
-export { ConfigError, parseEnv } from './config.js';
+export { ConfigError } from './config.js';
 
 export type MetadataConfig =
   | { kind: 'embedded'; path: string }
@@ -30,6 +29,24 @@ export interface ReadPathConfig {
   redirectHosts: string[];
 }
 
+/** Upload limits and the imaging worker pool. */
+export interface ImagingConfig {
+  /** Largest accepted upload body, bytes; the HTTP layer enforces it as the body arrives. */
+  maxBytes: number;
+  /** Largest accepted width*height of the source. */
+  maxPixels: number;
+  /** Smallest accepted side of the source, pixels. */
+  minSide: number;
+  /** Largest accepted number of frames/pages in the source (only the first is used). */
+  maxFrames: number;
+  /** Side of the stored square master; smaller sources keep their own side. */
+  masterSize: number;
+  /** Imaging worker threads. */
+  threads: number;
+  /** Imaging jobs that may wait for a thread before new ones are refused with 503 busy. */
+  maxQueue: number;
+}
+
 export interface AuthConfig {
   tokenTtlMs: number;
   loginWindowMs: number;
@@ -43,7 +60,7 @@ export interface Config {
   metadata: MetadataConfig;
   blobs: BlobsConfig;
   read: ReadPathConfig;
-  imaging: ImageLimits & { threads: number; maxQueue: number };
+  imaging: ImagingConfig;
   auth: AuthConfig;
   sweeper: { intervalMs: number; graceMs: number };
 }

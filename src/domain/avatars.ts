@@ -4,10 +4,9 @@ import type { BlobStore } from '../blobs/port.js';
 import type { ActiveCache } from '../cache/active-cache.js';
 import { type Rendition, type RenditionCache, toRendition } from '../cache/rendition-cache.js';
 import type { ReadPathConfig } from '../config/index.js';
-import type { PlaceholderKind } from '../imaging/types.js';
 import type { ActiveLookup } from '../metadata/port.js';
 import { fail } from './errors.js';
-import type { Imaging } from './imaging-port.js';
+import type { Imaging, PlaceholderKind } from './imaging.js';
 import {
   FORMAT_CONTENT_TYPE, masterKey, parsePublicKey, publicKey, renditionBlobKey, type RenditionFormat, type RenditionRef,
 } from './keys.js';

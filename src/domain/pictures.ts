@@ -5,7 +5,7 @@ import type { RenditionCache } from '../cache/rendition-cache.js';
 import type { MetadataStore, PictureRecord } from '../metadata/port.js';
 import type { Principal } from './accounts.js';
 import { fail } from './errors.js';
-import type { Imaging } from './imaging-port.js';
+import type { Imaging } from './imaging.js';
 import { FORMAT_CONTENT_TYPE, masterHash, masterKey, masterPrefix, publicKey } from './keys.js';
 import { MasterLocks } from './master-locks.js';
 

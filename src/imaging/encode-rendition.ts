@@ -9,7 +9,7 @@ import type { RenditionFormat } from '../domain/keys.js';
  */
 
 /** JPEG has no alpha channel; transparent pixels are shown on white, as pages mostly are. */
-export const JPEG_BACKGROUND = '#ffffff';
+const JPEG_BACKGROUND = '#ffffff';
 
 export function encodeRendition(pipeline: Sharp, format: RenditionFormat): Promise<Buffer> {
   switch (format) {

@@ -1,6 +1,7 @@
 import type { ErrorCode } from '../domain/errors.js';
+import type { PlaceholderKind, ProcessedUpload } from '../domain/imaging.js';
 import type { RenditionFormat } from '../domain/keys.js';
-import type { ImageLimits, PlaceholderKind, ProcessedUpload, StageTimings } from './types.js';
+import type { ImageLimits, StageTimings } from './pipeline.js';
 
 /**
  * What crosses the worker-thread boundary, both ways. Messages are structured clones: class

@@ -1,22 +1,13 @@
 import sharp, { type Sharp } from 'sharp';
+import type { PlaceholderKind } from '../domain/imaging.js';
 import type { RenditionFormat } from '../domain/keys.js';
 import { encodeRendition } from './encode-rendition.js';
 import { identiconSvg, initialsSvg, mysteryPersonSvg } from './placeholder-svg.js';
-import type { PlaceholderKind } from './types.js';
 
 /**
  * Generated images for users without a picture (Gravatar's `d=` values), at exactly
  * size x size in any rendition format.
  */
-
-/** What a 404 for a user without a picture shows unless `d=404` asks for an empty body. */
-export const DEFAULT_PLACEHOLDER: PlaceholderKind = 'mp';
-
-export const PLACEHOLDER_KINDS: readonly PlaceholderKind[] = ['mp', 'identicon', 'initials', 'blank'];
-
-export function isPlaceholderKind(value: string): value is PlaceholderKind {
-  return (PLACEHOLDER_KINDS as readonly string[]).includes(value);
-}
 
 /** `seed` is what makes identicons and initials personal: the (folded) username. */
 export async function renderPlaceholder(

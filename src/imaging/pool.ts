@@ -4,10 +4,10 @@ import { Piscina } from 'piscina';
 // them (https://sharp.pixelplumbing.com/install#worker-threads, lovell/sharp#2263).
 import 'sharp';
 import { AppError, fail } from '../domain/errors.js';
-import type { Imaging } from '../domain/imaging-port.js';
+import type { Imaging, PlaceholderKind, ProcessedUpload } from '../domain/imaging.js';
 import type { RenditionFormat } from '../domain/keys.js';
 import type { ImagingJob, JobKind, JobResult } from './jobs.js';
-import type { ImageLimits, PlaceholderKind, ProcessedUpload, StageTimings } from './types.js';
+import type { ImageLimits, StageTimings } from './pipeline.js';
 
 /**
  * The imaging worker threads. Decoding and encoding are CPU-bound native work; a fixed set of
@@ -25,21 +25,19 @@ export interface ImagingPoolOptions {
   threads: number;
   /** Jobs that may wait for a free thread; one more is refused with 503 `busy`. */
   maxQueue: number;
+  /** Sent with every upload job: only ImageLimits' own fields are copied, whatever else the object holds. */
   limits: ImageLimits;
   /** Observes the time of each stage, as measured inside the worker, of every successful job. */
   onTimings?: (job: JobKind, timings: StageTimings) => void;
 }
 
-export interface ImagingPoolStats {
+interface ImagingPoolStats {
   queued: number;
   running: number;
   threads: number;
   /** Share of the threads busy right now, 0 to 1. */
   utilization: number;
 }
-
-// piscina signals a full queue with plain Errors; their messages are the only way to tell.
-const QUEUE_FULL_MESSAGES = ['Task queue is at limit', 'No task queue available and all Workers are busy'];
 
 /**
  * The pool keeps its own first-in, first-out queue and hands piscina a job only when a thread
@@ -50,6 +48,7 @@ const QUEUE_FULL_MESSAGES = ['Task queue is at limit', 'No task queue available 
 export class ImagingPool implements Imaging {
   readonly #piscina: Piscina<ImagingJob, JobResult>;
   readonly #options: ImagingPoolOptions;
+  readonly #limits: ImageLimits;
   readonly #inFlight = new Set<Promise<unknown>>();
   /** Jobs waiting for a thread, oldest first; each entry starts its job. */
   readonly #waiting: Array<() => void> = [];
@@ -64,12 +63,16 @@ export class ImagingPool implements Imaging {
       throw new RangeError(`Expected a non-negative integer for maxQueue but received ${options.maxQueue}`);
     }
     this.#options = options;
+    const { maxPixels, minSide, maxFrames, masterSize } = options.limits;
+    this.#limits = { maxPixels, minSide, maxFrames, masterSize };
     this.#piscina = new Piscina<ImagingJob, JobResult>({
       // A CommonJS shim that import()s worker.js: see worker-entry.cts for why.
       filename: new URL('./worker-entry.cjs', import.meta.url).href,
       minThreads: options.threads,
       maxThreads: options.threads,
-      maxQueue: options.maxQueue,
+      // piscina's own queue is left unbounded (no maxQueue): this pool hands it at most `threads`
+      // jobs at a time (see #admit), so it only ever holds a job whose thread is still starting,
+      // and the pool's own queue is the one bound, the one that answers 503 busy.
       // Workers are never retired when idle: terminating a thread mid-way through libvips work
       // can bring the whole process down, and restarting one reloads sharp.
       idleTimeout: Number.POSITIVE_INFINITY,
@@ -80,7 +83,7 @@ export class ImagingPool implements Imaging {
   }
 
   async processUpload(input: Uint8Array): Promise<ProcessedUpload> {
-    const done = await this.#run({ kind: 'upload', input, limits: this.#options.limits });
+    const done = await this.#run({ kind: 'upload', input, limits: this.#limits });
     if (done.kind !== 'upload') throw new Error(`Expected an upload result but received ${done.kind}`);
     return { ...done.result, master: asBuffer(done.result.master) };
   }
@@ -123,11 +126,6 @@ export class ImagingPool implements Imaging {
     let result: JobResult;
     try {
       result = await task;
-    } catch (error) {
-      if (error instanceof Error && QUEUE_FULL_MESSAGES.includes(error.message)) {
-        throw fail('busy');
-      }
-      throw error;
     } finally {
       this.#inFlight.delete(task);
     }

@@ -1,6 +1,7 @@
 import { fileTypeFromBuffer } from 'file-type';
 import sharp from 'sharp';
 import { fail } from '../domain/errors.js';
+import type { Stage, Upload } from './pipeline.js';
 
 /**
  * Stage 1: decide what the bytes are. The Content-Type header and any file name are the
@@ -9,6 +10,15 @@ import { fail } from '../domain/errors.js';
  */
 
 export type SourceFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'avif' | 'heif';
+
+export interface Sniffed extends Upload {
+  format: SourceFormat;
+}
+
+export const sniff: Stage<Upload, Sniffed> = {
+  name: 'sniff',
+  run: async (upload) => ({ ...upload, format: await sniffImageType(upload.input) }),
+};
 
 // Keyed by MIME type rather than extension: file-type gives animated PNG its own MIME type
 // (image/apng) and HEIF its four; each maps to the decoder that reads it (first frame only).
@@ -29,13 +39,13 @@ const ACCEPTED_MIME: Readonly<Record<string, SourceFormat>> = {
 const HEIF_FORMATS: ReadonlySet<SourceFormat> = new Set(['avif', 'heif']);
 
 /** Names of the accepted types, as a sentence fragment for error messages. */
-export function acceptedTypesText(): string {
+function acceptedTypesText(): string {
   const names = ['JPEG', 'PNG', 'WebP', 'GIF'];
   if (heifDecoderAvailable()) names.push('AVIF', 'HEIF');
   return `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
 }
 
-export function heifDecoderAvailable(): boolean {
+function heifDecoderAvailable(): boolean {
   return sharp.format.heif?.input.buffer === true;
 }
 

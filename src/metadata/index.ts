@@ -1,2 +1,2 @@
-export type { ActiveLookup, MasterFormat, MetadataStore, PictureRecord, TokenRecord, UserRecord } from './port.js';
+export type { ActiveLookup, MetadataStore, PictureRecord, TokenRecord, UserRecord } from './port.js';
 export { SqliteMetadataStore, type SqliteMetadataStoreOptions } from './embedded/sqlite-metadata-store.js';

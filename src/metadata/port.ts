@@ -1,12 +1,11 @@
+import type { MasterFormat } from '../domain/imaging.js';
+
 /**
  * The metadata port. Everything a user owns lives under one key, the username: the account,
  * its pictures and the pointer to the active one. In Cassandra that is one partition (the
  * active pointer a static column), so every method that changes state here is a single
  * atomic, conditional step in the store, never read-then-write in application code.
  */
-
-/** Image formats a stored master rendition may have. */
-export type MasterFormat = 'jpeg' | 'png';
 
 export interface UserRecord {
   /** Folded to lower case; the partition key. */

@@ -1,8 +1,7 @@
 import { AppError } from '../domain/errors.js';
-import type { Imaging } from '../domain/imaging-port.js';
+import type { Imaging, PlaceholderKind, ProcessedUpload } from '../domain/imaging.js';
 import type { RenditionFormat } from '../domain/keys.js';
 import type { JobKind } from '../imaging/jobs.js';
-import type { PlaceholderKind, ProcessedUpload } from '../imaging/types.js';
 import type { Metrics } from './metrics.js';
 
 /**

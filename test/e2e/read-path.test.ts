@@ -237,6 +237,10 @@ describe('no such user, or no active picture', () => {
     expect(Number(res.headers.get('content-length'))).toBe(res.bytes.length);
     expectEmbeddable(res.headers);
     await expectSquareImage(res.bytes, 40);
+    // The mystery person, as d=mp draws it.
+    const mp = await getImage(`${base}/${name}?s=40&d=mp`);
+    expect(mp.headers.get('content-type')).toBe(res.headers.get('content-type'));
+    expect(await meanDifference(res.bytes, mp.bytes)).toBe(0);
   });
 
   it.each(['nobody', 'nopic'])('/%s?d=404 answers 404 without an image', async (name) => {

@@ -1,5 +1,6 @@
 import type { types } from 'cassandra-driver';
-import type { MasterFormat, PictureRecord, TokenRecord, UserRecord } from '../port.js';
+import type { MasterFormat } from '../../domain/imaging.js';
+import type { PictureRecord, TokenRecord, UserRecord } from '../port.js';
 
 type Row = types.Row;
 

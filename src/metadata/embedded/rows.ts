@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { StoreUnavailableError } from '../../domain/errors.js';
-import type { MasterFormat, PictureRecord, TokenRecord, UserRecord } from '../port.js';
+import type { MasterFormat } from '../../domain/imaging.js';
+import type { PictureRecord, TokenRecord, UserRecord } from '../port.js';
 
 /** Row shapes as SQLite returns them (dates as integer milliseconds, booleans as 0/1). */
 export interface UserRow {

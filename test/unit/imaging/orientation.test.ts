@@ -1,8 +1,10 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { encodeMaster } from '../../../src/imaging/encode-master.js';
-import { probeImage } from '../../../src/imaging/limits.js';
-import { decoderShrinks, decodeSquare, onePass, processUpload, transcodeMaster } from '../../../src/imaging/process-upload.js';
+import { decodeSquare } from '../../../src/imaging/decode-resize.js';
+import { encodeMaster } from '../../../src/imaging/encode.js';
+import { probeImage } from '../../../src/imaging/probe.js';
+import { onePass, processUpload } from '../../../src/imaging/process-upload.js';
+import { decoderShrinks, transcodeMaster } from '../../../src/imaging/transcode.js';
 import * as images from '../../fixtures/images.js';
 
 /**

@@ -49,7 +49,7 @@ describe('ImagingPool', () => {
     const input = await images.phoneJpeg(1600, 1200, 6);
     const viaPool = await pool().processUpload(input);
     const direct = (await processUpload(input, images.defaultLimits())).result;
-    expect(viaPool).toMatchObject({ side: direct.side, format: direct.format, hasAlpha: direct.hasAlpha, sourceFormat: 'jpeg' });
+    expect(viaPool).toEqual({ master: expect.any(Buffer), side: direct.side, format: direct.format, hasAlpha: direct.hasAlpha });
     expect(Buffer.isBuffer(viaPool.master)).toBe(true);
     expect(await images.meanDifference(viaPool.master, direct.master)).toBeLessThan(1);
   });

@@ -1,9 +1,11 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../../src/domain/errors.js';
-import { MASTER_JPEG, MASTER_KERNEL } from '../../../src/imaging/encode-master.js';
-import type { ImageProbe } from '../../../src/imaging/limits.js';
-import { decoderShrinks, processUpload } from '../../../src/imaging/process-upload.js';
+import { MASTER_JPEG, MASTER_KERNEL } from '../../../src/imaging/master-settings.js';
+import type { ImageProbe } from '../../../src/imaging/probe.js';
+import { processUpload } from '../../../src/imaging/process-upload.js';
+import { sniffImageType } from '../../../src/imaging/sniff.js';
+import { decoderShrinks } from '../../../src/imaging/transcode.js';
 import * as images from '../../fixtures/images.js';
 
 const limits = images.defaultLimits();
@@ -21,8 +23,10 @@ describe('processUpload: accepted images', () => {
     ['a 320x240 AVIF', () => images.avif(320, 240), 240, 'jpeg', 'avif'],
     ['a PNG with transparency', () => images.pngWithAlpha(400, 400), 400, 'png', 'png'],
   ] as const)('turns %s into a square master', async (_name, make, side, format, sourceFormat) => {
-    const result = await master(await make());
-    expect(result).toMatchObject({ side, format, sourceFormat, hasAlpha: format === 'png' });
+    const input = await make();
+    expect(await sniffImageType(input)).toBe(sourceFormat);
+    const result = await master(input);
+    expect(result).toEqual({ master: expect.any(Buffer), side, format, hasAlpha: format === 'png' });
     const meta = await sharp(result.master).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual([format, side, side]);
   });
@@ -62,7 +66,7 @@ describe('processUpload: accepted images', () => {
 
 describe('decoderShrinks', () => {
   const probe = (width: number, height: number): ImageProbe => ({
-    width, height, orientedWidth: width, orientedHeight: height, pages: 1, hasAlpha: false, orientation: 1, colour: 'none',
+    width, height, pages: 1, hasAlpha: false, orientation: 1, colour: 'none',
   });
 
   it.each([

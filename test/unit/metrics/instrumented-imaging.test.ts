@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fail } from '../../../src/domain/errors.js';
-import type { Imaging } from '../../../src/domain/imaging-port.js';
+import type { Imaging } from '../../../src/domain/imaging.js';
 import { instrumentImaging } from '../../../src/metrics/instrumented-imaging.js';
 import { Metrics } from '../../../src/metrics/metrics.js';
 import { seriesValue } from './read-metric.js';

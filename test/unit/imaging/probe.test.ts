@@ -1,18 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { checkLimits, probeImage, type ImageProbe } from '../../../src/imaging/limits.js';
+import { checkLimits, probeImage, type ImageProbe } from '../../../src/imaging/probe.js';
 import * as images from '../../fixtures/images.js';
 
 const limits = images.defaultLimits();
 
 function probe(overrides: Partial<ImageProbe>): ImageProbe {
-  return { width: 800, height: 600, orientedWidth: 800, orientedHeight: 600, pages: 1, hasAlpha: false, orientation: 1, colour: 'none', ...overrides };
+  return { width: 800, height: 600, pages: 1, hasAlpha: false, orientation: 1, colour: 'none', ...overrides };
 }
 
 describe('probeImage', () => {
-  it('reads the dimensions from the header, oriented as displayed', async () => {
+  it('reads the dimensions as stored and the EXIF orientation from the header', async () => {
     const result = await probeImage(await images.phoneJpeg(1600, 1200, 6), 'jpeg', limits);
-    // Stored 1200x1600, displayed 1600x1200.
-    expect(result).toMatchObject({ width: 1200, height: 1600, orientedWidth: 1600, orientedHeight: 1200, pages: 1 });
+    // Stored 1200x1600, displayed 1600x1200 once turned by orientation 6.
+    expect(result).toMatchObject({ width: 1200, height: 1600, orientation: 6, pages: 1 });
   });
 
   it('counts the frames of an animation', async () => {

@@ -3,8 +3,8 @@ import { fail } from '../domain/errors.js';
 import { colourHandling, type ColourHandling } from './colour-profile.js';
 import { decodeFailure } from './decode-errors.js';
 import { exifOrientation } from './orient.js';
-import type { SourceFormat } from './sniff.js';
-import type { ImageLimits } from './types.js';
+import type { ImageLimits, Stage } from './pipeline.js';
+import type { Sniffed, SourceFormat } from './sniff.js';
 
 /**
  * Stage 2: read the header and refuse what is too big, too small or too long before a single
@@ -13,12 +13,9 @@ import type { ImageLimits } from './types.js';
  */
 
 export interface ImageProbe {
-  /** Dimensions as stored in the file (before EXIF orientation). */
+  /** Dimensions as stored in the file (before EXIF orientation; a centred square crop needs no other). */
   width: number;
   height: number;
-  /** Dimensions as displayed: EXIF orientations 5 to 8 swap width and height. */
-  orientedWidth: number;
-  orientedHeight: number;
   /** Frames or pages in the file; 1 for still images. */
   pages: number;
   /** Whether the file has an alpha channel at all (not whether any pixel uses it). */
@@ -28,6 +25,15 @@ export interface ImageProbe {
   /** Whether and when the embedded ICC profile must be converted from (see colour-profile.ts). */
   colour: ColourHandling;
 }
+
+export interface Probed extends Sniffed {
+  probe: ImageProbe;
+}
+
+export const probe: Stage<Sniffed, Probed> = {
+  name: 'probe',
+  run: async (upload) => ({ ...upload, probe: await probeImage(upload.input, upload.format, upload.limits) }),
+};
 
 export async function probeImage(input: Uint8Array, format: SourceFormat, limits: ImageLimits): Promise<ImageProbe> {
   let meta: Metadata;
@@ -42,31 +48,29 @@ export async function probeImage(input: Uint8Array, format: SourceFormat, limits
   if (!width || !height) {
     throw fail('undecodable_image', `The ${format.toUpperCase()} header declares no width or height.`);
   }
-  const probe: ImageProbe = {
+  const found: ImageProbe = {
     width,
     height,
-    orientedWidth: meta.autoOrient?.width ?? width,
-    orientedHeight: meta.autoOrient?.height ?? height,
     pages: meta.pages ?? 1,
     hasAlpha: meta.hasAlpha,
     orientation: exifOrientation(meta.orientation),
     colour: colourHandling(meta),
   };
-  checkLimits(probe, limits);
-  return probe;
+  checkLimits(found, limits);
+  return found;
 }
 
 /** The checks, in the order a client should hear about them. */
-export function checkLimits(probe: ImageProbe, limits: ImageLimits): void {
-  const pixels = probe.width * probe.height;
+export function checkLimits(image: ImageProbe, limits: ImageLimits): void {
+  const pixels = image.width * image.height;
   if (pixels > limits.maxPixels) {
-    throw fail('too_many_pixels', probe.width, probe.height, limits.maxPixels);
+    throw fail('too_many_pixels', image.width, image.height, limits.maxPixels);
   }
-  const shortSide = Math.min(probe.width, probe.height);
+  const shortSide = Math.min(image.width, image.height);
   if (shortSide < limits.minSide) {
-    throw fail('too_small', probe.width, probe.height, limits.minSide);
+    throw fail('too_small', image.width, image.height, limits.minSide);
   }
-  if (probe.pages > limits.maxFrames) {
-    throw fail('too_many_frames', probe.pages, limits.maxFrames);
+  if (image.pages > limits.maxFrames) {
+    throw fail('too_many_frames', image.pages, limits.maxFrames);
   }
 }
