@@ -45,8 +45,8 @@ const schema = {
   ONEPIC_MAX_FRAMES: [int(1, 100_000), '1000'],
   // 768 = the default s (256) at a device pixel ratio of 3, the highest phones use. Renditions of
   // photos up to 512 px lose under 0.35 dB PSNR against those from a 1024 master, 0.6 dB at 768;
-  // larger ones are upscaled (bench/master-quality.mjs). A 1024 master costs about a quarter more
-  // CPU per upload and 60% more storage (bench/results, README "Performance").
+  // larger ones are upscaled (bench/master-quality.ts). A 1024 master costs about a quarter more
+  // CPU per upload and 60% more storage (bench/results, docs/PERFORMANCE.md).
   ONEPIC_MASTER_SIZE: [int(64, 4096), '768'],
   ONEPIC_MAX_SIZE: [int(1, 4096), '2048'],
   ONEPIC_DEFAULT_SIZE: [int(1, 4096), '256'],

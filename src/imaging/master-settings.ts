@@ -28,7 +28,7 @@ export function masterSide(probe: ImageProbe, limits: ImageLimits): number {
 }
 
 // The master is an intermediate every rendition is made from, so its settings were chosen by
-// what they do to the renditions served from it (bench/master-quality.mjs measures that, and
+// what they do to the renditions served from it (bench/master-quality.ts measures that, and
 // bench/imaging.mjs the cost):
 // - Catmull-Rom ('cubic') rather than Lanczos-3: cheaper, and the renditions differ far less
 //   than their own JPEG encoding loses.
