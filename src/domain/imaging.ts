@@ -27,3 +27,6 @@ export interface Imaging {
   render(master: Uint8Array, size: number, format: RenditionFormat): Promise<Buffer>;
   placeholder(kind: PlaceholderKind, seed: string, size: number, format: RenditionFormat): Promise<Buffer>;
 }
+
+/** The kinds of work the port does, one per method: how jobs are named in metrics. */
+export type ImagingJobKind = 'upload' | 'render' | 'placeholder';

@@ -1,7 +1,6 @@
 import { AppError } from '../domain/errors.js';
-import type { Imaging, PlaceholderKind, ProcessedUpload } from '../domain/imaging.js';
+import type { Imaging, ImagingJobKind, PlaceholderKind, ProcessedUpload } from '../domain/imaging.js';
 import type { RenditionFormat } from '../domain/keys.js';
-import type { JobKind } from '../imaging/jobs.js';
 import type { Metrics } from './metrics.js';
 
 /**
@@ -12,10 +11,10 @@ import type { Metrics } from './metrics.js';
  */
 export function instrumentImaging(imaging: Imaging, metrics: Metrics): Imaging {
   // The series alerts divide by exist from the start (0), so a first `busy` is seen by rate().
-  for (const job of ['upload', 'render', 'placeholder'] satisfies JobKind[]) {
+  for (const job of ['upload', 'render', 'placeholder'] satisfies ImagingJobKind[]) {
     for (const outcome of ['ok', 'busy']) metrics.imagingJobs.inc({ job, outcome }, 0);
   }
-  const count = async <T>(job: JobKind, run: () => Promise<T>): Promise<T> => {
+  const count = async <T>(job: ImagingJobKind, run: () => Promise<T>): Promise<T> => {
     try {
       const result = await run();
       metrics.imagingJobs.inc({ job, outcome: 'ok' });
