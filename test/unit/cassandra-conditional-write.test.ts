@@ -1,7 +1,8 @@
 import cassandra from 'cassandra-driver';
 import { describe, expect, it, vi } from 'vitest';
 import { StoreUnavailableError } from '../../src/domain/errors.js';
-import { AGAIN, conditionalWrite, isUnavailable, withRetries } from '../../src/metadata/cassandra/conditional-write.js';
+import { AGAIN, conditionalWrite, withRetries } from '../../src/metadata/cassandra/conditional-write.js';
+import { isUnavailable } from '../../src/metadata/cassandra/store-errors.js';
 
 const { errors, types } = cassandra;
 

@@ -3,12 +3,13 @@ import { KeyedSerial } from '../../domain/keyed-serial.js';
 import type { ActiveLookup, MetadataStore, PictureRecord, TokenRecord, UserRecord } from '../port.js';
 import { createClient, type CassandraStoreConfig } from './client.js';
 import {
-  AGAIN, asStoreError, CONDITIONAL, conditionalWrite, READ, SERIAL_READ, withRetries,
+  AGAIN, CONDITIONAL, conditionalWrite, READ, SERIAL_READ, withRetries,
   type Attempt,
 } from './conditional-write.js';
 import { migrate } from './migrate.js';
 import { hasAccount, isPictureRow, pictureSetParams, toPicture, toUser } from './rows.js';
 import { statements, type Statements } from './statements.js';
+import { asStoreError } from './store-errors.js';
 import { TokenTable } from './token-table.js';
 
 type Row = cassandra.types.Row;
