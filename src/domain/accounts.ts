@@ -15,7 +15,7 @@ export interface Principal {
 }
 
 /** What anyone may see of an account: its name and its active picture. */
-export interface PublicProfile {
+interface PublicProfile {
   username: string;
   active: PictureView | null;
 }

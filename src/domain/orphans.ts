@@ -15,7 +15,7 @@ import { masterKey, masterPrefix, type MasterRef } from './keys.js';
  * processes sharing one blob store the grace is what protects an upload in flight, which is
  * why it must exceed the longest upload (blob put to metadata insert).
  */
-export interface OrphanRule {
+interface OrphanRule {
   graceMs: number;
   /** The time ages are measured from; the moment of the check if not given. */
   now?: number;

@@ -5,7 +5,7 @@ import { fail } from '../domain/errors.js';
 import type { PlaceholderKind } from '../imaging/types.js';
 
 /** What the query of `/{username}` asks for: `s` (or `size`) and `d`. */
-export interface AvatarQuery {
+interface AvatarQuery {
   size: number;
   fallback: Fallback;
 }

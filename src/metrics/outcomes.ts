@@ -4,7 +4,7 @@ import { AppError } from '../domain/errors.js';
  * How an operation ended, as an `outcome` label: the success name, the stable AppError code it
  * failed with (a fixed set, so the label stays bounded), or `internal` for anything else.
  */
-export function outcomeOf(err: unknown): string {
+function outcomeOf(err: unknown): string {
   return err instanceof AppError ? err.code : 'internal';
 }
 
