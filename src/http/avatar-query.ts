@@ -2,7 +2,6 @@ import { LRUCache } from 'lru-cache';
 import type { ReadPathConfig } from '../config/index.js';
 import type { Fallback } from '../domain/avatars.js';
 import { fail } from '../domain/errors.js';
-import type { PlaceholderKind } from '../imaging/types.js';
 
 /** What the query of `/{username}` asks for: `s` (or `size`) and `d`. */
 interface AvatarQuery {
@@ -10,6 +9,7 @@ interface AvatarQuery {
   fallback: Fallback;
 }
 
+type Placeholder = Extract<Fallback, { kind: 'generated' }>['placeholder'];
 type QuerySettings = Pick<ReadPathConfig, 'defaultSize' | 'maxSize' | 'redirectHosts'>;
 
 const DEFAULT_IMAGE_EXTENSIONS = /\.(jpe?g|png|gif|webp)$/i;
@@ -31,7 +31,7 @@ export function parseAvatarQuery(query: URLSearchParams, config: QuerySettings):
 function parseFallback(d: string | null, redirectHosts: string[]): Fallback {
   if (d === null || d === '') return { kind: 'placeholder_404' };
   if (d === '404') return { kind: 'plain_404' };
-  if (PLACEHOLDERS.has(d)) return { kind: 'generated', placeholder: d as PlaceholderKind };
+  if (PLACEHOLDERS.has(d)) return { kind: 'generated', placeholder: d as Placeholder };
   let url: URL | undefined;
   try { url = new URL(d); } catch { url = undefined; }
   const ok = url && (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password
