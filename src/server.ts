@@ -61,7 +61,7 @@ export async function start(): Promise<void> {
   });
   // Uploads take milliseconds from blob put to metadata insert; a minute is a wide margin.
   const pictures = new Pictures(store, blobs, imaging, active, renditions, { recentWriteMs: Math.min(60_000, config.sweeper.graceMs) });
-  const avatars = new Avatars(active, renditions, blobs, imaging);
+  const avatars = new Avatars(active, renditions, blobs, imaging, config.read);
 
   let draining = false;
   const separateMetrics = config.server.metricsPort !== 0;
@@ -70,7 +70,7 @@ export async function start(): Promise<void> {
       readiness: { metadata: () => store.ping(), blobs: () => blobs.ping() }, isDraining: () => draining,
       registry: separateMetrics ? null : metrics.registry, openapi: readFileSync(OPENAPI_PATH, 'utf8'),
     }),
-    ...accountRoutes({ accounts, store, removeAccount: (p) => pictures.removeAccount(p), publicUrl: config.server.publicUrl ?? '' }),
+    ...accountRoutes({ accounts, removeAccount: (p) => pictures.removeAccount(p), publicUrl: config.server.publicUrl ?? '' }),
     ...pictureRoutes({ accounts, pictures, metrics, maxUploadBytes: config.imaging.maxBytes }),
     ...avatarRoutes(avatars, config.read),
   ];

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import type { ActiveLookups } from '../domain/read-caches.js';
 import type { ActiveLookup, MetadataStore } from '../metadata/port.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Tally } from '../metrics/tallied-counter.js';
@@ -16,12 +17,10 @@ import type { Tally } from '../metrics/tallied-counter.js';
  *
  * Metrics: a hit is counted where it is served (peek, or a load that finds a fresh entry); a
  * miss is counted by the load that reads the store, not by the peek before it, so a request
- * that peeks and then loads counts once. (A hit whose rendition is not in memory is peeked twice,
- * by Avatars.tryCached and then resolve, and so counts two hits: rare once renditions are warm.)
- * An expired entry is counted (reason `expire`) when a
+ * that peeks and then loads counts once. An expired entry is counted (reason `expire`) when a
  * fresh read replaces it: they are kept on purpose, so nothing else removes them.
  */
-export class ActiveCache {
+export class ActiveCache implements ActiveLookups {
   private readonly lru: LRUCache<string, ActiveLookup>;
   /** True inside set(): a value replaced there was not expired, only overwritten. */
   private seeding = false;

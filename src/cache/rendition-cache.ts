@@ -1,20 +1,8 @@
-import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import type { RenditionLookups } from '../domain/read-caches.js';
+import type { Rendition } from '../domain/rendition.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Tally } from '../metrics/tallied-counter.js';
-
-/** Bytes ready to send, with what the headers need. */
-export interface Rendition {
-  bytes: Buffer;
-  contentType: string;
-  /** Strong ETag from the bytes themselves, so it changes exactly when they do. */
-  etag: string;
-}
-
-export function toRendition(bytes: Buffer, contentType: string): Rendition {
-  const etag = `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 27)}"`;
-  return { bytes, contentType, etag };
-}
 
 // Per-entry bookkeeping counted against the budget, so tiny entries cannot overrun it.
 const ENTRY_OVERHEAD = 200;
@@ -27,7 +15,7 @@ const ENTRY_OVERHEAD = 200;
  * Metrics: hits are counted where served (peek, or a load finding the entry); a miss by the
  * load that runs the loader (or joins one in flight), not by the peek before it.
  */
-export class RenditionCache {
+export class RenditionCache implements RenditionLookups {
   private readonly lru: LRUCache<string, Rendition, () => Promise<Rendition>>;
 
   private readonly hits: Tally | undefined;

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { AvatarSettings } from '../domain/avatars.js';
 import { parseEnv, type Env } from './config.js';
 
 export { ConfigError } from './config.js';
@@ -15,12 +16,11 @@ export type BlobsConfig =
       prefix: string;
     };
 
-export interface ReadPathConfig {
+export interface ReadPathConfig extends AvatarSettings {
   /** Cache-Control max-age of `/{username}`, seconds. */
   maxAgeSeconds: number;
   staleWhileRevalidateSeconds: number;
   defaultSize: number;
-  maxSize: number;
   /** How long another node may serve a previous active picture: the cross-node staleness bound. */
   activeTtlMs: number;
   activeEntries: number;

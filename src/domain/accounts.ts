@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { MetadataStore } from '../metadata/port.js';
 import { fail } from './errors.js';
 import { LoginThrottle } from './login-throttle.js';
-import { foldUsername, isReservedUsername, isWellFormedUsername } from './names.js';
+import { foldUsername, isReservedUsername, isWellFormedUsername, pathUsername } from './names.js';
 import { DUMMY_HASH_PROMISE, hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords.js';
+import { toView, type PictureView } from './pictures.js';
 import { hashToken, looksLikeToken, newToken } from './tokens.js';
 
 /** Who a request acts as, once its bearer token checked out. */
@@ -11,6 +12,12 @@ export interface Principal {
   username: string;
   uid: string;
   tokenHash: string;
+}
+
+/** What anyone may see of an account: its name and its active picture. */
+interface PublicProfile {
+  username: string;
+  active: PictureView | null;
 }
 
 export interface AccountsOptions {
@@ -60,6 +67,14 @@ export class Accounts {
 
   async logout(principal: Principal): Promise<void> {
     await this.store.deleteToken(principal.tokenHash);
+  }
+
+  /** The public view of the account a path names, read from the store (not the read path's cache); 404 if none. */
+  async profile(rawUsername: string): Promise<PublicProfile> {
+    const username = pathUsername(rawUsername);
+    const lookup = username ? await this.store.getActive(username) : undefined;
+    if (!username || !lookup || lookup.kind === 'no_user') throw fail('user_not_found');
+    return { username, active: lookup.kind === 'active' ? toView(lookup.picture, true) : null };
   }
 
   /** The principal behind an `Authorization` header value, or 401. */

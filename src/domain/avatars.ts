@@ -1,157 +1,125 @@
-import Negotiator from 'negotiator';
-import { LRUCache } from 'lru-cache';
 import type { BlobStore } from '../blobs/port.js';
-import type { ActiveCache } from '../cache/active-cache.js';
-import { type Rendition, type RenditionCache, toRendition } from '../cache/rendition-cache.js';
-import type { ReadPathConfig } from '../config/index.js';
 import type { ActiveLookup } from '../metadata/port.js';
-import { fail } from './errors.js';
 import type { Imaging, PlaceholderKind } from './imaging.js';
 import {
-  FORMAT_CONTENT_TYPE, masterKey, parsePublicKey, publicKey, renditionBlobKey, type RenditionFormat, type RenditionRef,
+  FORMAT_CONTENT_TYPE, masterKey, parsePublicKey, PLACEHOLDER_KEY_PREFIX, placeholderKey, publicKey, renditionBlobKey,
+  renditionKey, type RenditionFormat, type RenditionRef,
 } from './keys.js';
-import { foldUsername, isWellFormedUsername } from './names.js';
+import type { ActiveLookups, RenditionLookups } from './read-caches.js';
+import { type Rendition, toRendition } from './rendition.js';
 
-/** What `/{username}` was asked for, parsed and validated (see parseAvatarQuery). */
+/** What `/{username}` asks for, parsed by the HTTP layer. */
 export interface AvatarRequest {
-  username: string;
+  /** Folded; undefined when the path cannot name a user (answered like an unknown user, without a lookup). */
+  username: string | undefined;
   size: number;
-  /** From the extension; undefined means negotiate from Accept. */
+  /** The format the client named, or undefined to choose one. */
   format: RenditionFormat | undefined;
-  accept: string;
+  /** When choosing: whether the client takes WebP. */
+  webp: boolean;
   fallback: Fallback;
 }
 
+/** What to serve when there is no picture (Gravatar's `d`). */
 export type Fallback =
   | { kind: 'placeholder_404' }
   | { kind: 'plain_404' }
   | { kind: 'generated'; placeholder: PlaceholderKind }
   | { kind: 'redirect'; location: string };
 
-export type AvatarResult =
-  | { kind: 'image'; status: 200 | 404; rendition: Rendition; negotiated: boolean }
-  | { kind: 'redirect'; location: string };
+/** What the read path found for a request; the HTTP layer turns it into a status and headers. */
+export type AvatarFound =
+  | { kind: 'picture'; rendition: Rendition }
+  | { kind: 'placeholder'; rendition: Rendition }
+  | { kind: 'redirect'; location: string }
+  | { kind: 'none'; reason: 'user_not_found' | 'no_active_picture' };
 
-const DEFAULT_IMAGE_EXTENSIONS = /\.(jpe?g|png|gif|webp)$/i;
-const PLACEHOLDERS: ReadonlySet<string> = new Set(['mp', 'identicon', 'initials', 'blank']);
-
-/** Parses `s`/`size` and `d`; 400 with a stable code for anything out of range. */
-export function parseAvatarQuery(query: URLSearchParams, config: ReadPathConfig): { size: number; fallback: Fallback } {
-  const sizeText = query.get('s') ?? query.get('size');
-  let size = config.defaultSize;
-  if (sizeText !== null) {
-    size = /^[0-9]{1,5}$/.test(sizeText) ? Number(sizeText) : NaN;
-    if (!(size >= 1 && size <= config.maxSize)) {
-      throw fail('invalid_size', config.maxSize, sizeText);
-    }
-  }
-  return { size, fallback: parseFallback(query.get('d'), config.redirectHosts) };
-}
-
-function parseFallback(d: string | null, redirectHosts: string[]): Fallback {
-  if (d === null || d === '') return { kind: 'placeholder_404' };
-  if (d === '404') return { kind: 'plain_404' };
-  if (PLACEHOLDERS.has(d)) return { kind: 'generated', placeholder: d as PlaceholderKind };
-  let url: URL | undefined;
-  try { url = new URL(d); } catch { url = undefined; }
-  const ok = url && (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password
-    && DEFAULT_IMAGE_EXTENSIONS.test(url.pathname)
-    && (redirectHosts.length === 0 || redirectHosts.includes(url.hostname.toLowerCase()));
-  if (!ok || !url) {
-    throw fail('invalid_default', redirectHosts);
-  }
-  return { kind: 'redirect', location: url.href };
-}
-
-/** Folds and checks a path's username; undefined if it cannot be one (served like an unknown user). */
-export function pathUsername(raw: string): string | undefined {
-  const username = foldUsername(raw);
-  return isWellFormedUsername(username) ? username : undefined;
+/** The read-path settings the use cases need (config's ReadPathConfig extends it). */
+export interface AvatarSettings {
+  /** Largest size served: a public key naming a larger one names nothing. */
+  maxSize: number;
 }
 
 /**
- * The read path. `tryCached` answers from memory only, never awaiting, so a cache hit costs no
- * I/O and no worker hop; `resolve` does the rest (store read, blob read, render on first request).
+ * The read path. `resolve` and `byKey` answer from memory when they can, returning the value
+ * itself, not a promise: a cache hit costs no await, no I/O and no worker hop. Otherwise they
+ * return a promise of the rest (store read, blob read, render on first request).
  */
 export class Avatars {
-  // Accept headers repeat (a handful of browser strings), so negotiation is memoised.
-  private readonly webpByAccept = new LRUCache<string, boolean>({ max: 1000 });
-
   constructor(
-    private readonly active: ActiveCache,
-    private readonly renditions: RenditionCache,
+    private readonly active: ActiveLookups,
+    private readonly renditions: RenditionLookups,
     private readonly blobs: BlobStore,
     private readonly imaging: Imaging,
+    private readonly settings: AvatarSettings,
   ) {}
 
-  tryCached(req: AvatarRequest): AvatarResult | undefined {
-    const lookup = this.active.peek(req.username);
-    if (lookup?.kind !== 'active') return undefined;
-    const format = req.format ?? this.negotiate(req.accept, lookup.picture.hasAlpha);
-    const key = publicKey({ username: req.username, hash: lookup.picture.hash, size: req.size, format });
-    const rendition = this.renditions.peek(key);
-    return rendition && { kind: 'image', status: 200, rendition, negotiated: req.format === undefined };
+  resolve(req: AvatarRequest): AvatarFound | Promise<AvatarFound> {
+    const { username } = req;
+    if (username === undefined) return this.fallback(req, 'user_not_found');
+    const lookup = this.active.peek(username);
+    if (lookup?.kind === 'active') {
+      const { hash, hasAlpha } = lookup.picture;
+      const rendition = this.renditions.peek(renditionKey(username, hash, req.size, formatFor(req, hasAlpha)));
+      if (rendition) return { kind: 'picture', rendition };
+    }
+    return this.resolveFromStores(req, username, lookup);
   }
 
-  async resolve(req: AvatarRequest): Promise<AvatarResult> {
-    const lookup: ActiveLookup = this.active.peek(req.username) ?? (await this.active.load(req.username));
+  /** `/i/{key}`: one immutable rendition, or undefined when the key names none. */
+  byKey(key: string): Rendition | undefined | Promise<Rendition | undefined> {
+    // Only keys the server made are cached, so a hit needs no parse of the key; placeholders
+    // share the cache under their own keys, which /i/ never serves.
+    if (!key.startsWith(PLACEHOLDER_KEY_PREFIX)) {
+      const hit = this.renditions.peek(key);
+      if (hit) return hit;
+    }
+    const ref = parsePublicKey(key, this.settings.maxSize);
+    return ref && this.rendition(ref);
+  }
+
+  /** The rest of resolve, past what memory held: `peeked` is the active cache's answer, if it had one. */
+  private async resolveFromStores(req: AvatarRequest, username: string, peeked: ActiveLookup | undefined): Promise<AvatarFound> {
+    const lookup = peeked ?? (await this.active.load(username));
     if (lookup.kind === 'active') {
-      const format = req.format ?? this.negotiate(req.accept, lookup.picture.hasAlpha);
-      const ref = { username: req.username, hash: lookup.picture.hash, size: req.size, format };
-      const rendition = await this.rendition(ref);
-      if (rendition) return { kind: 'image', status: 200, rendition, negotiated: req.format === undefined };
+      const { hash, hasAlpha } = lookup.picture;
+      const rendition = await this.rendition({ username, hash, size: req.size, format: formatFor(req, hasAlpha) });
+      if (rendition) return { kind: 'picture', rendition };
       // The master vanished under a stale pointer (deleted on another node): serve as if no picture.
-      this.active.forget(req.username);
+      this.active.forget(username);
     }
     return this.fallback(req, lookup.kind === 'no_user' ? 'user_not_found' : 'no_active_picture');
   }
 
-  /** A name that cannot be a user: answered like an unknown user, without a lookup. */
-  unknownUser(req: AvatarRequest): Promise<AvatarResult> {
-    return this.fallback(req, 'user_not_found');
-  }
-
-  /** `/i/{key}` from memory only, never awaiting; undefined means ask `byKey`. */
-  tryKey(key: string): Rendition | undefined {
-    // The rendition cache also holds placeholders under `~...` keys, which /i/ never serves.
-    return key.startsWith('~') ? undefined : this.renditions.peek(key);
-  }
-
-  /** `/i/{key}`: one immutable rendition, or 404. */
-  async byKey(key: string, maxSize: number): Promise<Rendition> {
-    const ref = parsePublicKey(key, maxSize);
-    const rendition = ref && (this.renditions.peek(key) ?? (await this.rendition(ref)));
-    if (!rendition) throw fail('rendition_not_found');
-    return rendition;
-  }
-
-  private async fallback(req: AvatarRequest, code: 'user_not_found' | 'no_active_picture'): Promise<AvatarResult> {
+  private fallback(req: AvatarRequest, reason: 'user_not_found' | 'no_active_picture'): AvatarFound | Promise<AvatarFound> {
     const { fallback } = req;
     switch (fallback.kind) {
       case 'plain_404':
-        throw fail(code);
+        return { kind: 'none', reason };
       case 'redirect':
         return { kind: 'redirect', location: fallback.location };
       case 'placeholder_404':
       case 'generated': {
         const placeholder = fallback.kind === 'generated' ? fallback.placeholder : 'mp';
-        const format = req.format ?? this.negotiate(req.accept, placeholder === 'blank');
+        const format = formatFor(req, placeholder === 'blank');
         // Only identicons and initials depend on the name; mp and blank are shared by everyone.
-        const seed = placeholder === 'identicon' || placeholder === 'initials' ? req.username : '';
-        const rendition = await this.renditions.load(`~${placeholder}.${seed}.${req.size}.${format}`, async () =>
-          toRendition(await this.imaging.placeholder(placeholder, seed, req.size, format), FORMAT_CONTENT_TYPE[format]));
-        return { kind: 'image', status: fallback.kind === 'generated' ? 200 : 404, rendition, negotiated: req.format === undefined };
+        const seed = placeholder === 'identicon' || placeholder === 'initials' ? (req.username ?? '') : '';
+        const key = placeholderKey(placeholder, seed, req.size, format);
+        const hit = this.renditions.peek(key);
+        if (hit) return { kind: 'placeholder', rendition: hit };
+        return this.renditions.load(key, async () =>
+          toRendition(await this.imaging.placeholder(placeholder, seed, req.size, format), FORMAT_CONTENT_TYPE[format]))
+          .then((rendition) => ({ kind: 'placeholder', rendition }));
       }
     }
   }
 
-  /** From memory, else the stored rendition, else rendered from the master (and stored). Null: no master. */
-  private async rendition(ref: RenditionRef): Promise<Rendition | null> {
-    const key = publicKey(ref);
+  /** From memory, else the stored rendition, else rendered from the master (and stored). Undefined: no master. */
+  private async rendition(ref: RenditionRef): Promise<Rendition | undefined> {
     try {
-      return await this.renditions.load(key, () => this.loadRendition(ref));
+      return await this.renditions.load(publicKey(ref), () => this.loadRendition(ref));
     } catch (err) {
-      if (err instanceof MasterMissing) return null;
+      if (err instanceof MasterMissing) return undefined;
       throw err;
     }
   }
@@ -181,16 +149,11 @@ export class Avatars {
       .catch(() => undefined);
     return toRendition(bytes, contentType);
   }
+}
 
-  /** WebP when the client names it, else PNG for pictures with transparency, else JPEG. */
-  private negotiate(accept: string, hasAlpha: boolean): RenditionFormat {
-    let webp = this.webpByAccept.get(accept);
-    if (webp === undefined) {
-      webp = /image\/webp/i.test(accept) && new Negotiator({ headers: { accept } }).mediaTypes(['image/webp']).length > 0;
-      this.webpByAccept.set(accept, webp);
-    }
-    return webp ? 'webp' : hasAlpha ? 'png' : 'jpeg';
-  }
+/** The format asked for; else WebP when the client takes it, else PNG for transparency, else JPEG. */
+function formatFor(req: AvatarRequest, hasAlpha: boolean): RenditionFormat {
+  return req.format ?? (req.webp ? 'webp' : hasAlpha ? 'png' : 'jpeg');
 }
 
 class MasterMissing extends Error {}

@@ -26,3 +26,9 @@ export function isWellFormedUsername(name: string): boolean {
 export function isReservedUsername(name: string): boolean {
   return RESERVED_USERNAMES.has(name);
 }
+
+/** Folds and checks a path's username; undefined if it cannot be one (served like an unknown user). */
+export function pathUsername(raw: string): string | undefined {
+  const username = foldUsername(raw);
+  return isWellFormedUsername(username) ? username : undefined;
+}

@@ -1,13 +1,13 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { BlobStore } from '../blobs/port.js';
-import type { ActiveCache } from '../cache/active-cache.js';
-import type { RenditionCache } from '../cache/rendition-cache.js';
 import type { MetadataStore, PictureRecord } from '../metadata/port.js';
 import type { Principal } from './accounts.js';
 import { fail } from './errors.js';
 import type { Imaging } from './imaging.js';
-import { FORMAT_CONTENT_TYPE, masterHash, masterKey, masterPrefix, publicKey } from './keys.js';
-import { MasterLocks } from './master-locks.js';
+import { KeyedSerial } from './keyed-serial.js';
+import { FORMAT_CONTENT_TYPE, masterHash, masterKey, masterPrefix, publicKey, publicKeyPrefix } from './keys.js';
+import { collectIfOrphan } from './orphans.js';
+import type { ActiveLookups, RenditionLookups } from './read-caches.js';
 
 /** A picture as the API shows it. */
 export interface PictureView {
@@ -58,15 +58,18 @@ export class Pictures {
     private readonly store: MetadataStore,
     private readonly blobs: BlobStore,
     private readonly imaging: Imaging,
-    private readonly active: ActiveCache,
-    private readonly renditions: RenditionCache,
+    private readonly active: ActiveLookups,
+    private readonly renditions: RenditionLookups,
     /**
      * recentWriteMs: a master written this recently may belong to an upload of the same bytes
      * in flight, so a picture delete leaves it to the sweeper (see collectIfUnreferenced).
      */
     private readonly options: { recentWriteMs: number },
-    /** Pass the same instance to sweepOrphans (`locks`) so that sweeps cannot interleave with uploads either. */
-    readonly locks: MasterLocks = new MasterLocks(),
+    /**
+     * Per master (masterPrefix): an upload's steps and a collector's (orphans.ts) never interleave.
+     * Pass the same instance to sweepOrphans so that sweeps cannot interleave with uploads either.
+     */
+    readonly locks: KeyedSerial = new KeyedSerial(),
   ) {}
 
   async upload(principal: Principal, body: Uint8Array, opts: { makeActive: boolean; label: string }): Promise<PictureView> {
@@ -140,24 +143,15 @@ export class Pictures {
   }
 
   /**
-   * Removes a master and its renditions once no picture names it. While the account lives, the
-   * same bytes may be uploaded again at this moment: a master written within recentWriteMs is
-   * left to the sweeper, and an upload re-puts its master if it vanished before its insert.
+   * Removes a master and its renditions once no picture names it (orphans.ts). While the account
+   * lives, the same bytes may be uploaded again at this moment: a master written within
+   * recentWriteMs is left to the sweeper, and an upload re-puts its master if it vanished before
+   * its insert.
    */
   private async collectIfUnreferenced(picture: PictureRecord, opts: { accountGone?: boolean } = {}): Promise<void> {
-    const prefix = masterPrefix(picture.username, picture.hash);
-    this.renditions.forgetPrefix(`${picture.username}.${picture.hash}.`);
+    this.renditions.forgetPrefix(publicKeyPrefix(picture));
     try {
-      // The lock keeps an upload of the same bytes from putting, naming and checking the master
-      // between our reference check and our removal (the age check cannot: it may run first).
-      await this.locks.run(prefix, async () => {
-        if (!opts.accountGone) {
-          if (await this.store.isHashReferenced(picture.username, picture.hash)) return;
-          const info = await this.blobs.head(masterKey(picture.username, picture.hash));
-          if (info && Date.now() - info.modifiedAt.getTime() < this.options.recentWriteMs) return;
-        }
-        await this.blobs.deletePrefix(prefix);
-      });
+      await collectIfOrphan(this.store, this.blobs, this.locks, picture, { graceMs: this.options.recentWriteMs, accountGone: opts.accountGone });
     } catch {
       // The metadata change is done; an uncollected blob is the sweeper's job, not the client's error.
     }

@@ -1,7 +1,7 @@
-import { AppError } from '../domain/errors.js';
 import type { Imaging, ImagingJobKind, PlaceholderKind, ProcessedUpload } from '../domain/imaging.js';
 import type { RenditionFormat } from '../domain/keys.js';
 import type { Metrics } from './metrics.js';
+import { countOutcome } from './outcomes.js';
 
 /**
  * The Imaging port, counting each job by kind and outcome: `ok`, or the AppError code the job
@@ -14,16 +14,8 @@ export function instrumentImaging(imaging: Imaging, metrics: Metrics): Imaging {
   for (const job of ['upload', 'render', 'placeholder'] satisfies ImagingJobKind[]) {
     for (const outcome of ['ok', 'busy']) metrics.imagingJobs.inc({ job, outcome }, 0);
   }
-  const count = async <T>(job: ImagingJobKind, run: () => Promise<T>): Promise<T> => {
-    try {
-      const result = await run();
-      metrics.imagingJobs.inc({ job, outcome: 'ok' });
-      return result;
-    } catch (err) {
-      metrics.imagingJobs.inc({ job, outcome: err instanceof AppError ? err.code : 'internal' });
-      throw err;
-    }
-  };
+  const count = <T>(job: ImagingJobKind, run: () => Promise<T>): Promise<T> =>
+    countOutcome(run, 'ok', (outcome) => metrics.imagingJobs.inc({ job, outcome }));
   return {
     processUpload: (input: Uint8Array): Promise<ProcessedUpload> => count('upload', () => imaging.processUpload(input)),
     render: (master: Uint8Array, size: number, format: RenditionFormat): Promise<Buffer> =>

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import { HttpTally } from './http-tally.js';
+import { countOutcome } from './outcomes.js';
 import { ScrapedGauge } from './scraped-gauge.js';
 import { TalliedCounter } from './tallied-counter.js';
 
@@ -18,7 +19,8 @@ import { TalliedCounter } from './tallied-counter.js';
  * - onepic_errors_total{code,status} counter: error responses by stable error code.
  *
  * Uploads and imaging
- * - onepic_uploads_total{outcome} counter: upload attempts, `created` or the error code.
+ * - onepic_uploads_total{outcome} counter: upload attempts, `created` or the error code;
+ *   recorded only through countUpload, which the upload route wraps around the whole attempt.
  * - onepic_transcode_stage_seconds{job,stage} histogram: time per imaging stage, measured in the
  *   worker thread and reported to this registry by the pool. An upload is `sniff`, `probe`, then
  *   either `transcode` (one libvips pipeline: photos) or `decode_resize` and `encode` (sources
@@ -76,7 +78,7 @@ export class Metrics {
     name: 'onepic_errors_total', help: 'Error responses by stable error code.',
     labelNames: ['code', 'status'] as const, registers: [this.registry],
   });
-  readonly uploads = new Counter({
+  private readonly uploads = new Counter({
     name: 'onepic_uploads_total', help: 'Upload attempts by outcome (created, or the error code).',
     labelNames: ['outcome'] as const, registers: [this.registry],
   });
@@ -126,6 +128,11 @@ export class Metrics {
     name: 'onepic_orphan_blobs_collected_total', help: 'Master blobs removed by the sweeper because no picture named them.',
     registers: [this.registry],
   });
+
+  /** Counts one upload attempt (body, checks, processing, storing) by how it ended. */
+  countUpload<T>(attempt: () => Promise<T>): Promise<T> {
+    return countOutcome(attempt, 'created', (outcome) => this.uploads.inc({ outcome }));
+  }
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'onepic_', eventLoopMonitoringPrecision: 10 });

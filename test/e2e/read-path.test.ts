@@ -375,6 +375,25 @@ describe('GET /i/{key}', () => {
     for (const name of ['content-type', 'etag', 'cache-control', 'content-length']) expect(second.headers[name], name).toBe(first.headers[name]);
   });
 
+  it('looks each cache up once per /{username} request, warm or not', async () => {
+    const counts = async (): Promise<Record<string, number>> => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      const out: Record<string, number> = {};
+      for (const m of text.matchAll(/^onepic_cache_lookups_total\{cache="(\w+)",result="(\w+)"\} (\d+)$/gm)) out[`${m[1]} ${m[2]}`] = Number(m[3]);
+      return out;
+    };
+    const delta = (after: Record<string, number>, before: Record<string, number>) =>
+      Object.fromEntries(Object.keys(after).map((k) => [k, after[k]! - (before[k] ?? 0)]).filter(([, d]) => d !== 0));
+    // A size nobody asked for yet: the pointer is in memory (warmed by the first request), the rendition is not.
+    await rawRequest(base, { path: '/alpha.png?s=71' });
+    let before = await counts();
+    await rawRequest(base, { path: '/alpha.png?s=73' });
+    expect(delta(await counts(), before)).toEqual({ 'active hit': 1, 'rendition miss': 1 });
+    before = await counts();
+    await rawRequest(base, { path: '/alpha.png?s=73' });
+    expect(delta(await counts(), before)).toEqual({ 'active hit': 1, 'rendition hit': 1 });
+  });
+
   it('answers 404 for a key of a real picture with a bad size or a non-canonical extension', async () => {
     const [, key] = /^\/i\/(.+)$/.exec(arpit.picture.url)!;
     const [user, hash] = key!.split('.');

@@ -1,8 +1,8 @@
 import cassandra from 'cassandra-driver';
 import { describe, expect, it, vi } from 'vitest';
 import { StoreUnavailableError } from '../../src/domain/errors.js';
-import { AGAIN, conditionalWrite, isUnavailable, withRetries } from '../../src/metadata/cassandra/conditional-write.js';
-import { PartitionQueue } from '../../src/metadata/cassandra/partition-queue.js';
+import { AGAIN, conditionalWrite, withRetries } from '../../src/metadata/cassandra/conditional-write.js';
+import { isUnavailable } from '../../src/metadata/cassandra/store-errors.js';
 
 const { errors, types } = cassandra;
 
@@ -63,24 +63,5 @@ describe('withRetries', () => {
     await expect(withRetries(() => Promise.reject(new errors.OperationTimedOutError('slow')))).rejects.toBeInstanceOf(StoreUnavailableError);
     const bug = new TypeError('bug');
     await expect(withRetries(() => Promise.reject(bug))).rejects.toBe(bug);
-  });
-});
-
-describe('PartitionQueue', () => {
-  it('runs one key\'s tasks one at a time, in order, other keys alongside, past a failure', async () => {
-    const queue = new PartitionQueue();
-    const log: string[] = [];
-    const task = (name: string, ms: number, fail = false) => async () => {
-      log.push(`start ${name}`);
-      await new Promise((resolve) => setTimeout(resolve, ms));
-      log.push(`end ${name}`);
-      if (fail) throw new Error(name);
-      return name;
-    };
-    const results = await Promise.allSettled([
-      queue.run('a', task('a1', 20, true)), queue.run('a', task('a2', 5)), queue.run('b', task('b1', 5)),
-    ]);
-    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'fulfilled']);
-    expect(log).toEqual(['start a1', 'start b1', 'end b1', 'end a1', 'start a2', 'end a2']);
   });
 });

@@ -166,14 +166,23 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  /** Maps I/O failures to StoreUnavailableError; other errors are bugs and keep their stack. */
+  /** Runs file system calls, with their failures mapped by asStoreError. */
   private async io<T>(body: () => Promise<T>): Promise<T> {
     try {
       return await body();
     } catch (err) {
-      throw errorCode(err) !== undefined && 'syscall' in (err as object) ? new StoreUnavailableError('blobs', err) : err;
+      throw asStoreError(err);
     }
   }
+}
+
+/**
+ * The one place the fs store decides what means "the disk cannot serve now": any failed system
+ * call (EIO, ENOSPC, EACCES, ...) becomes StoreUnavailableError; other errors are bugs and keep
+ * their stack.
+ */
+function asStoreError(err: unknown): unknown {
+  return errorCode(err) !== undefined && 'syscall' in (err as object) ? new StoreUnavailableError('blobs', err) : err;
 }
 
 function errorCode(err: unknown): string | undefined {

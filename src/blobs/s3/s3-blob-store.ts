@@ -16,7 +16,7 @@ import { StoreUnavailableError } from '../../domain/errors.js';
 import { checkDeletePrefix, checkKey, checkListPrefix } from '../keys.js';
 import type { BlobInfo, BlobStore } from '../port.js';
 import { buildS3Client, checkCredentials, S3_TIMEOUTS, type S3BlobStoreOptions, type S3Timeouts } from './s3-client.js';
-import { isMissingKey, mapError, statusOf } from './s3-errors.js';
+import { deleteObjectsError, isMissingKey, mapError, statusOf } from './s3-errors.js';
 
 export type { S3BlobStoreOptions } from './s3-client.js';
 
@@ -126,12 +126,7 @@ export class S3BlobStore implements BlobStore {
       ).catch(rethrowMapped);
       // Quiet: only failures are listed. A missing key is not one (S3 counts it as deleted).
       const failed = out.Errors ?? [];
-      if (failed.length > 0) {
-        const first = failed[0]!;
-        const cause = new Error(`DeleteObjects failed for ${failed.length} keys, e.g. ${first.Key}: ${first.Code} ${first.Message}`);
-        const transient = failed.every((e) => ['InternalError', 'ServiceUnavailable', 'SlowDown'].includes(e.Code ?? ''));
-        throw transient ? new StoreUnavailableError('blobs', cause) : cause;
-      }
+      if (failed.length > 0) throw deleteObjectsError(failed);
     }
   }
 
@@ -148,8 +143,7 @@ export class S3BlobStore implements BlobStore {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), this.deadline(this.timeouts.pingMs));
     } catch (err) {
-      // Whatever the reason (down, bucket gone, credentials refused), the store cannot serve.
-      throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError('blobs', err);
+      throw mapError(err, 'probing');
     }
   }
 

@@ -33,12 +33,22 @@ export function isMissingKey(err: unknown): boolean {
   return statusOf(err) === 404 && (name === 'NoSuchKey' || name === 'NotFound');
 }
 
+/** What S3 names its 5xx and throttling answers, in the per-key failures of DeleteObjects. */
+const TRANSIENT_CODES: ReadonlySet<string> = new Set(['InternalError', 'ServiceUnavailable', 'SlowDown']);
+
+/**
+ * The one place the S3 store decides which failures mean "S3 is not answering": an SDK error,
+ * a socket error, or one key's failure in a DeleteObjects answer (`{ Key, Code, Message }`).
+ */
 export function isUnavailable(err: unknown): boolean {
   const status = statusOf(err);
   if (status !== undefined) {
     // 5xx and throttling remain after the SDK's retries; 408 is S3's RequestTimeout.
     return status >= 500 || status === 429 || status === 408 || nameOf(err) === 'NoSuchBucket';
   }
+  // A DeleteObjects entry carries S3's error code, capitalised, and no status.
+  const s3Code = (err as { Code?: unknown } | null)?.Code;
+  if (typeof s3Code === 'string') return TRANSIENT_CODES.has(s3Code);
   // No answer at all. Node's socket errors carry a string code (ECONNREFUSED, ECONNRESET, EPIPE,
   // ENOTFOUND, ERR_STREAM_PREMATURE_CLOSE, ...); the SDK's timeouts are named TimeoutError, and
   // the per-operation deadline aborts with AbortError. A plain Error without either (a checksum
@@ -47,7 +57,18 @@ export function isUnavailable(err: unknown): boolean {
   return name === 'TimeoutError' || name === 'AbortError' || typeof (err as SdkError | null)?.code === 'string';
 }
 
-/** Wraps the errors that mean "S3 is not answering"; others are rethrown as they are. */
-export function mapError(err: unknown): unknown {
-  return isUnavailable(err) ? new StoreUnavailableError('blobs', err) : err;
+/**
+ * Wraps the errors that mean "S3 is not answering"; others are returned as they are. A readiness
+ * probe counts every failure (down, bucket gone, credentials refused) as the store not serving.
+ */
+export function mapError(err: unknown, when: 'serving' | 'probing' = 'serving'): unknown {
+  if (err instanceof StoreUnavailableError) return err;
+  return when === 'probing' || isUnavailable(err) ? new StoreUnavailableError('blobs', err) : err;
+}
+
+/** The error for a DeleteObjects answer listing failed keys: unavailable if every failure is. */
+export function deleteObjectsError(failed: ReadonlyArray<{ Key?: string; Code?: string; Message?: string }>): unknown {
+  const first = failed[0]!;
+  const cause = new Error(`DeleteObjects failed for ${failed.length} keys, e.g. ${first.Key}: ${first.Code} ${first.Message}`);
+  return failed.every(isUnavailable) ? new StoreUnavailableError('blobs', cause) : cause;
 }

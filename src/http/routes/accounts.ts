@@ -1,15 +1,10 @@
 import { Accounts } from '../../domain/accounts.js';
-import { fail } from '../../domain/errors.js';
-import { pathUsername } from '../../domain/avatars.js';
-import { toView } from '../../domain/pictures.js';
-import type { MetadataStore } from '../../metadata/port.js';
 import { json, noContent } from '../reply.js';
 import { credentialsSchema, JSON_BODY_LIMIT, jsonBody } from '../request-body.js';
 import type { Ctx, RouteSpec } from '../router.js';
 
 export interface AccountRouteDeps {
   accounts: Accounts;
-  store: MetadataStore;
   removeAccount: (principal: Awaited<ReturnType<Accounts['authenticate']>>) => Promise<void>;
   /** Absolute base for public URLs, or '' to answer paths. */
   publicUrl: string;
@@ -42,10 +37,7 @@ export function accountRoutes(d: AccountRouteDeps): RouteSpec[] {
     {
       method: 'get', pattern: '/api/v1/users/:username',
       handler: async (ctx: Ctx) => {
-        const username = pathUsername(ctx.params[0]!);
-        const lookup = username ? await d.store.getActive(username) : { kind: 'no_user' as const };
-        if (lookup.kind === 'no_user' || !username) throw fail('user_not_found');
-        const active = lookup.kind === 'active' ? toView(lookup.picture, true) : null;
+        const { username, active } = await d.accounts.profile(ctx.params[0]!);
         return json(200, { username, active, url: `${d.publicUrl}/${username}` });
       },
     },

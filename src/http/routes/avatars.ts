@@ -1,10 +1,11 @@
-import { LRUCache } from 'lru-cache';
-import type { Avatars, AvatarResult } from '../../domain/avatars.js';
-import { parseAvatarQuery, pathUsername } from '../../domain/avatars.js';
+import type { AvatarFound, AvatarRequest, Avatars } from '../../domain/avatars.js';
 import { fail } from '../../domain/errors.js';
 import { formatFromExtension } from '../../domain/keys.js';
-import type { Rendition } from '../../cache/rendition-cache.js';
+import { pathUsername } from '../../domain/names.js';
+import type { Rendition } from '../../domain/rendition.js';
 import type { ReadPathConfig } from '../../config/index.js';
+import { AvatarQueries } from '../avatar-query.js';
+import { WebpNegotiation } from '../negotiate.js';
 import { preparedHeaders, type Reply } from '../reply.js';
 import type { Ctx, RouteSpec } from '../router.js';
 
@@ -57,24 +58,34 @@ class ImageReplies {
   }
 }
 
+/**
+ * `/{username}` and `/i/{key}`. The HTTP decisions live here: the format from the extension or
+ * from Accept (and so `Vary: Accept`), the status of a placeholder, conditional requests. When
+ * the domain answers from memory (a value, not a promise), so does the reply.
+ */
 export function avatarRoutes(avatars: Avatars, config: ReadPathConfig): RouteSpec[] {
   const cacheControl = `public, max-age=${config.maxAgeSeconds}, stale-while-revalidate=${config.staleWhileRevalidateSeconds}`;
 
   const images = new ImageReplies(cacheControl);
   const immutable = new ImageReplies(IMMUTABLE);
-  // Query strings repeat (`s=80`, `s=128&d=identicon`), so their parse is memoised; only valid
-  // ones are kept, as an invalid one throws before it is stored.
-  const queries = new LRUCache<string, ReturnType<typeof parseAvatarQuery>>({ max: 1000 });
-  const parseQuery = (ctx: Ctx) => {
-    let parsed = queries.get(ctx.rawQuery);
-    if (!parsed) queries.set(ctx.rawQuery, (parsed = parseAvatarQuery(ctx.query, config)));
-    return parsed;
-  };
+  const queries = new AvatarQueries(config);
+  const negotiation = new WebpNegotiation();
 
-  const toReply = (ctx: Ctx, result: AvatarResult): Reply =>
-    result.kind === 'redirect'
-      ? { status: 302, headers: { Location: result.location, 'Cache-Control': cacheControl, ...EMBEDDABLE } }
-      : images.reply(ctx, result.status, result.rendition, result.negotiated);
+  const toReply = (ctx: Ctx, req: AvatarRequest, found: AvatarFound): Reply => {
+    // Negotiated from Accept (no extension): caches must key on Accept too.
+    const vary = req.format === undefined;
+    switch (found.kind) {
+      case 'picture':
+        return images.reply(ctx, 200, found.rendition, vary);
+      case 'placeholder':
+        // The default placeholder stands in for a missing picture; one asked for by `d` is the answer.
+        return images.reply(ctx, req.fallback.kind === 'generated' ? 200 : 404, found.rendition, vary);
+      case 'redirect':
+        return { status: 302, headers: { Location: found.location, 'Cache-Control': cacheControl, ...EMBEDDABLE } };
+      case 'none':
+        throw fail(found.reason);
+    }
+  };
 
   const avatar = (ctx: Ctx): Reply | Promise<Reply> => {
     const segment = safeDecode(ctx.params[0]!);
@@ -82,22 +93,23 @@ export function avatarRoutes(avatars: Avatars, config: ReadPathConfig): RouteSpe
     const ext = dot >= 0 ? segment.slice(dot + 1) : undefined;
     const format = ext === undefined ? undefined : formatFromExtension(ext);
     if (ext !== undefined && !format) throw fail('not_found', 'No such page; avatars are /{username} or /{username}.{jpg,jpeg,png,webp,avif}.');
-    const { size, fallback } = parseQuery(ctx);
-    const username = pathUsername(dot >= 0 ? segment.slice(0, dot) : segment);
-    const req = { username: username ?? '', size, format, accept: ctx.header('accept'), fallback };
-    if (username) {
-      const hit = avatars.tryCached(req);
-      if (hit) return toReply(ctx, hit);
-    }
-    return (username ? avatars.resolve(req) : avatars.unknownUser(req)).then((result) => toReply(ctx, result));
+    const { size, fallback } = queries.parse(ctx);
+    const req: AvatarRequest = {
+      username: pathUsername(dot >= 0 ? segment.slice(0, dot) : segment), size, format,
+      webp: format === undefined && negotiation.accepts(ctx.header('accept')), fallback,
+    };
+    const found = avatars.resolve(req);
+    return found instanceof Promise ? found.then((f) => toReply(ctx, req, f)) : toReply(ctx, req, found);
+  };
+
+  const keyReply = (ctx: Ctx, rendition: Rendition | undefined): Reply => {
+    if (!rendition) throw fail('rendition_not_found');
+    return immutable.reply(ctx, 200, rendition, false);
   };
 
   const byKey = (ctx: Ctx): Reply | Promise<Reply> => {
-    const key = safeDecode(ctx.params[0]!);
-    // Only renditions of keys the server made are cached, so a hit needs no parse of the key.
-    const hit = avatars.tryKey(key);
-    if (hit) return immutable.reply(ctx, 200, hit, false);
-    return avatars.byKey(key, config.maxSize).then((rendition) => immutable.reply(ctx, 200, rendition, false));
+    const found = avatars.byKey(safeDecode(ctx.params[0]!));
+    return found instanceof Promise ? found.then((r) => keyReply(ctx, r)) : keyReply(ctx, found);
   };
 
   return [

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Accounts, type Principal } from '../../domain/accounts.js';
-import { AppError, fail } from '../../domain/errors.js';
+import { fail } from '../../domain/errors.js';
 import { checkLabel, type Pictures } from '../../domain/pictures.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import { json, noContent, type Reply } from '../reply.js';
@@ -40,19 +40,13 @@ export function pictureRoutes(d: PictureRouteDeps): RouteSpec[] {
     return fn(ctx, principal);
   };
 
-  const upload = async (ctx: Ctx, principal: Principal): Promise<Reply> => {
-    try {
-      const makeActive = parseActiveFlag(ctx.query.get('active'));
-      const input = await uploadBody(ctx, d.maxUploadBytes);
-      const label = checkLabel(input.label ?? ctx.query.get('label') ?? '');
-      const picture = await d.pictures.upload(principal, input.bytes, { makeActive, label });
-      d.metrics.uploads.inc({ outcome: 'created' });
-      return json(201, picture, { Location: `/api/v1/users/${principal.username}/pictures/${picture.id}` });
-    } catch (err) {
-      d.metrics.uploads.inc({ outcome: err instanceof AppError ? err.code : 'internal' });
-      throw err;
-    }
-  };
+  const upload = (ctx: Ctx, principal: Principal): Promise<Reply> => d.metrics.countUpload(async () => {
+    const makeActive = parseActiveFlag(ctx.query.get('active'));
+    const input = await uploadBody(ctx, d.maxUploadBytes);
+    const label = checkLabel(input.label ?? ctx.query.get('label') ?? '');
+    const picture = await d.pictures.upload(principal, input.bytes, { makeActive, label });
+    return json(201, picture, { Location: `/api/v1/users/${principal.username}/pictures/${picture.id}` });
+  });
 
   return [
     { method: 'post', pattern: `${USER}/pictures`, bodyLimit: uploadBodyLimit(d.maxUploadBytes), handler: owner(upload) },

@@ -1,14 +1,15 @@
 import cassandra from 'cassandra-driver';
+import { KeyedSerial } from '../../domain/keyed-serial.js';
 import type { ActiveLookup, MetadataStore, PictureRecord, TokenRecord, UserRecord } from '../port.js';
 import { createClient, type CassandraStoreConfig } from './client.js';
 import {
-  AGAIN, asStoreError, CONDITIONAL, conditionalWrite, READ, SERIAL_READ, withRetries,
+  AGAIN, CONDITIONAL, conditionalWrite, READ, SERIAL_READ, withRetries,
   type Attempt,
 } from './conditional-write.js';
 import { migrate } from './migrate.js';
-import { PartitionQueue } from './partition-queue.js';
 import { hasAccount, isPictureRow, pictureSetParams, toPicture, toUser } from './rows.js';
 import { statements, type Statements } from './statements.js';
+import { asStoreError } from './store-errors.js';
 import { TokenTable } from './token-table.js';
 
 type Row = cassandra.types.Row;
@@ -22,11 +23,14 @@ type Options = typeof READ | typeof SERIAL_READ;
  * compare-and-set loop: the write applies only if what was read still holds, else it reads
  * again. A conditional write whose answer is lost is decided by a SERIAL read
  * (conditional-write.ts), never guessed. This process sends one partition's conditional writes
- * one at a time (partition-queue.ts), which spares Paxos needless contention.
+ * one at a time (domain/keyed-serial.ts), which spares Paxos needless contention: correctness
+ * never depends on it, as Paxos orders writes from every node, but concurrent proposals on one
+ * partition make each other start over, and past cas_contention_timeout the coordinator gives up
+ * with a CAS write timeout that must be resolved by a SERIAL read. Reads are never queued.
  */
 export class CassandraMetadataStore implements MetadataStore {
   private readonly tokens: TokenTable;
-  private readonly queue = new PartitionQueue();
+  private readonly queue = new KeyedSerial();
 
   private constructor(
     private readonly client: cassandra.Client,

@@ -1,8 +1,8 @@
 import cassandra from 'cassandra-driver';
 import { StoreUnavailableError } from '../../domain/errors.js';
+import { asStoreError, isUnavailable } from './store-errors.js';
 
-const { errors, types } = cassandra;
-const codes = types.responseErrorCodes;
+const { types } = cassandra;
 const { localQuorum, localSerial } = types.consistencies;
 
 /**
@@ -19,24 +19,6 @@ export const SERIAL_READ = { prepare: true, consistency: localSerial, isIdempote
 /** Not idempotent: the driver must never resend a conditional write on its own. */
 export const CONDITIONAL = { prepare: true, consistency: localQuorum, serialConsistency: localSerial, isIdempotent: false } as const;
 export const PLAIN_WRITE = { prepare: true, consistency: localQuorum, isIdempotent: true } as const;
-
-const UNAVAILABLE_CODES: ReadonlySet<number> = new Set([
-  codes.unavailableException, codes.overloaded, codes.isBootstrapping,
-  codes.readTimeout, codes.writeTimeout, codes.readFailure, codes.writeFailure,
-]);
-
-/**
- * Errors that mean "the cluster could not answer" (no node reachable, a node too slow, too few
- * replicas alive), as opposed to a bug in a statement, which keeps its own error and stack.
- */
-export function isUnavailable(err: unknown): boolean {
-  return err instanceof errors.NoHostAvailableError
-    || err instanceof errors.OperationTimedOutError
-    || err instanceof errors.BusyConnectionError
-    || (err instanceof errors.ResponseError && UNAVAILABLE_CODES.has(err.code));
-}
-
-export const asStoreError = (err: unknown): unknown => (isUnavailable(err) ? new StoreUnavailableError('metadata', err) : err);
 
 /**
  * What a SERIAL read says about a conditional write whose answer was lost: it applied; it did

@@ -1,5 +1,3 @@
-import Database from 'better-sqlite3';
-import { StoreUnavailableError } from '../../domain/errors.js';
 import type { MasterFormat } from '../../domain/imaging.js';
 import type { PictureRecord, TokenRecord, UserRecord } from '../port.js';
 
@@ -78,24 +76,3 @@ export const pictureParams = (p: PictureRecord) => ({
   bytes: p.bytes,
   created_at: p.createdAt.getTime(),
 });
-
-/**
- * Result codes that mean the database cannot serve right now (locked past the busy timeout,
- * disk trouble, a damaged or unreadable file), as opposed to a bug in a statement. Only these
- * become a 503; anything else is a programming error and keeps its own stack.
- */
-const UNAVAILABLE_CODES = [
-  'SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_CANTOPEN', 'SQLITE_READONLY',
-  'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_NOMEM', 'SQLITE_PROTOCOL', 'SQLITE_PERM',
-];
-
-export function asStoreError(err: unknown): unknown {
-  if (err instanceof Database.SqliteError && UNAVAILABLE_CODES.some((code) => err.code.startsWith(code))) {
-    return new StoreUnavailableError('metadata', err);
-  }
-  // better-sqlite3 reports use after close() as a TypeError rather than a result code.
-  if (err instanceof TypeError && /database connection is not open/i.test(err.message)) {
-    return new StoreUnavailableError('metadata', err);
-  }
-  return err;
-}

@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreUnavailableError } from '../../domain/errors.js';
 import type { ActiveLookup, MetadataStore, PictureRecord, TokenRecord, UserRecord } from '../port.js';
 import { migrate } from './schema.js';
+import { asStoreError } from './store-errors.js';
 import {
-  asStoreError, PICTURE_COLUMNS, pictureParams, toPicture, toToken, toUser,
+  PICTURE_COLUMNS, pictureParams, toPicture, toToken, toUser,
   type PictureRow, type TokenRow, type UserRow,
 } from './rows.js';
 
@@ -176,7 +176,7 @@ function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
     return db;
   } catch (err) {
     db?.close();
-    throw err instanceof Database.SqliteError ? new StoreUnavailableError('metadata', err) : err;
+    throw asStoreError(err, 'opening');
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseAvatarQuery } from '../../../src/domain/avatars.js';
+import { parseAvatarQuery } from '../../../src/http/avatar-query.js';
 import { etagMatches } from '../../../src/http/routes/avatars.js';
 import type { ReadPathConfig } from '../../../src/config/index.js';
 

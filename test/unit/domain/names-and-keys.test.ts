@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { foldUsername, isReservedUsername, isWellFormedUsername } from '../../../src/domain/names.js';
-import { formatFromExtension, masterHash, parsePublicKey, publicKey } from '../../../src/domain/keys.js';
+import {
+  formatFromExtension, masterHash, masterKey, masterOfBlob, masterPrefix, parsePublicKey, placeholderKey, publicKey, publicKeyPrefix,
+  renditionBlobKey, renditionKey,
+} from '../../../src/domain/keys.js';
 import { Accounts } from '../../../src/domain/accounts.js';
 
 describe('usernames', () => {
@@ -61,5 +64,31 @@ describe('content keys', () => {
     expect(formatFromExtension('JPG')).toBe('jpeg');
     expect(formatFromExtension('jpeg')).toBe('jpeg');
     expect(formatFromExtension('gif')).toBeUndefined();
+  });
+});
+
+describe('key layout', () => {
+  const hash = '0123456789abcdef0123456789abcdef';
+
+  it('puts every blob of a master under its prefix, and finds the master back from any of them', () => {
+    expect(masterKey('ada', hash)).toBe(`ada/${hash}/master`);
+    expect(renditionBlobKey('ada', hash, 64, 'webp')).toBe(`ada/${hash}/64.webp`);
+    for (const key of [masterKey('ada', hash), renditionBlobKey('ada', hash, 64, 'jpeg')]) {
+      expect(key.startsWith(masterPrefix('ada', hash))).toBe(true);
+      expect(masterOfBlob(key)).toEqual({ username: 'ada', hash });
+    }
+    for (const key of ['ada/master', 'ada', `ada/${hash}/x/y`, '.onepic-tmp']) expect(masterOfBlob(key), key).toBeUndefined();
+  });
+
+  it('builds public keys one way, each under its master\'s public prefix', () => {
+    const key = renditionKey('ada', hash, 64, 'jpeg');
+    expect(key).toBe(publicKey({ username: 'ada', hash, size: 64, format: 'jpeg' }));
+    expect(key.startsWith(publicKeyPrefix({ username: 'ada', hash }))).toBe(true);
+  });
+
+  it('gives placeholders keys no public key can equal', () => {
+    const key = placeholderKey('identicon', 'ada', 64, 'png');
+    expect(key).toBe('~identicon.ada.64.png');
+    expect(parsePublicKey(key, 2048)).toBeUndefined();
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ActiveCache } from '../../../src/cache/active-cache.js';
-import { RenditionCache, toRendition } from '../../../src/cache/rendition-cache.js';
+import { RenditionCache } from '../../../src/cache/rendition-cache.js';
+import { toRendition } from '../../../src/domain/rendition.js';
 import type { ActiveLookup, MetadataStore } from '../../../src/metadata/port.js';
 import { Metrics } from '../../../src/metrics/metrics.js';
 import { seriesValue } from './read-metric.js';
