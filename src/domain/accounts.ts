@@ -4,7 +4,7 @@ import { fail } from './errors.js';
 import { LoginThrottle } from './login-throttle.js';
 import { foldUsername, isReservedUsername, isWellFormedUsername, pathUsername } from './names.js';
 import { DUMMY_HASH_PROMISE, hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords.js';
-import { toView, type PictureView } from './pictures.js';
+import { toView, type PictureView } from './picture-view.js';
 import { hashToken, looksLikeToken, newToken } from './tokens.js';
 
 /** Who a request acts as, once its bearer token checked out. */

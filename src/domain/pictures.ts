@@ -5,21 +5,10 @@ import type { Principal } from './accounts.js';
 import { fail } from './errors.js';
 import type { Imaging } from './imaging.js';
 import { KeyedSerial } from './keyed-serial.js';
-import { FORMAT_CONTENT_TYPE, masterHash, masterKey, masterPrefix, publicKey, publicKeyPrefix } from './keys.js';
+import { toView, type PictureView } from './picture-view.js';
+import { FORMAT_CONTENT_TYPE, masterHash, masterKey, masterPrefix, publicKeyPrefix } from './keys.js';
 import { collectIfOrphan } from './orphans.js';
 import type { ActiveLookups, RenditionLookups } from './read-caches.js';
-
-/** A picture as the API shows it. */
-export interface PictureView {
-  id: string;
-  label: string;
-  active: boolean;
-  width: number;
-  height: number;
-  bytes: number;
-  createdAt: string;
-  url: string;
-}
 
 export const MAX_LABEL_LENGTH = 200;
 
@@ -30,13 +19,6 @@ export function checkLabel(label: unknown): string {
   return label;
 }
 
-export function toView(p: PictureRecord, active: boolean): PictureView {
-  return {
-    id: p.id, label: p.label, active, width: p.width, height: p.height, bytes: p.bytes,
-    createdAt: p.createdAt.toISOString(),
-    url: `/i/${publicKey({ username: p.username, hash: p.hash, size: p.width, format: p.format })}`,
-  };
-}
 
 const pictureNotFound = () => fail('picture_not_found');
 const userNotFound = () => fail('user_not_found');

@@ -1,5 +1,4 @@
 import { LRUCache } from 'lru-cache';
-import type { ReadPathConfig } from '../config/index.js';
 import type { Fallback } from '../domain/avatars.js';
 import { fail } from '../domain/errors.js';
 
@@ -10,7 +9,13 @@ interface AvatarQuery {
 }
 
 type Placeholder = Extract<Fallback, { kind: 'generated' }>['placeholder'];
-type QuerySettings = Pick<ReadPathConfig, 'defaultSize' | 'maxSize' | 'redirectHosts'>;
+/** What the query parser needs of the read-path settings. */
+export interface QuerySettings {
+  defaultSize: number;
+  maxSize: number;
+  /** Hosts `d=<url>` may redirect to; empty means any http(s) host. */
+  redirectHosts: readonly string[];
+}
 
 const DEFAULT_IMAGE_EXTENSIONS = /\.(jpe?g|png|gif|webp)$/i;
 const PLACEHOLDERS: ReadonlySet<string> = new Set(['mp', 'identicon', 'initials', 'blank']);
@@ -28,7 +33,7 @@ export function parseAvatarQuery(query: URLSearchParams, config: QuerySettings):
   return { size, fallback: parseFallback(query.get('d'), config.redirectHosts) };
 }
 
-function parseFallback(d: string | null, redirectHosts: string[]): Fallback {
+function parseFallback(d: string | null, redirectHosts: readonly string[]): Fallback {
   if (d === null || d === '') return { kind: 'placeholder_404' };
   if (d === '404') return { kind: 'plain_404' };
   if (PLACEHOLDERS.has(d)) return { kind: 'generated', placeholder: d as Placeholder };

@@ -3,8 +3,7 @@ import { fail } from '../../domain/errors.js';
 import { formatFromExtension } from '../../domain/keys.js';
 import { pathUsername } from '../../domain/names.js';
 import type { Rendition } from '../../domain/rendition.js';
-import type { ReadPathConfig } from '../../config/index.js';
-import { AvatarQueries } from '../avatar-query.js';
+import { AvatarQueries, type QuerySettings } from '../avatar-query.js';
 import { WebpNegotiation } from '../negotiate.js';
 import { preparedHeaders, type Reply } from '../reply.js';
 import type { Ctx, RouteSpec } from '../router.js';
@@ -63,7 +62,13 @@ class ImageReplies {
  * from Accept (and so `Vary: Accept`), the status of a placeholder, conditional requests. When
  * the domain answers from memory (a value, not a promise), so does the reply.
  */
-export function avatarRoutes(avatars: Avatars, config: ReadPathConfig): RouteSpec[] {
+/** The read path's HTTP settings: query limits and the Cache-Control of `/{username}`. */
+export interface AvatarRouteSettings extends QuerySettings {
+  maxAgeSeconds: number;
+  staleWhileRevalidateSeconds: number;
+}
+
+export function avatarRoutes(avatars: Avatars, config: AvatarRouteSettings): RouteSpec[] {
   const cacheControl = `public, max-age=${config.maxAgeSeconds}, stale-while-revalidate=${config.staleWhileRevalidateSeconds}`;
 
   const images = new ImageReplies(cacheControl);
