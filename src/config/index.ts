@@ -30,7 +30,7 @@ export interface ReadPathConfig extends AvatarSettings {
 }
 
 /** Upload limits and the imaging worker pool. */
-export interface ImagingConfig {
+interface ImagingConfig {
   /** Largest accepted upload body, bytes; the HTTP layer enforces it as the body arrives. */
   maxBytes: number;
   /** Largest accepted width*height of the source. */
@@ -47,7 +47,7 @@ export interface ImagingConfig {
   maxQueue: number;
 }
 
-export interface AuthConfig {
+interface AuthConfig {
   tokenTtlMs: number;
   loginWindowMs: number;
   failuresPerAccount: number;

@@ -128,10 +128,6 @@ export function fail<C extends ErrorCode>(code: C, ...details: Details<C>): AppE
   return new AppError(spec.status, code, build(spec.message), spec.headers === undefined ? {} : build(spec.headers));
 }
 
-export function isErrorCode(code: string): code is ErrorCode {
-  return Object.hasOwn(ERRORS, code);
-}
-
 /**
  * A store (metadata or blobs) did not answer. Stores throw this rather than their driver's
  * errors so that the edge can answer 503 with a clear code and readiness can say why.

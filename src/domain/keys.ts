@@ -15,7 +15,7 @@ import { USERNAME_PATTERN } from './names.js';
 
 export type RenditionFormat = 'jpeg' | 'png' | 'webp' | 'avif';
 
-export const HASH_HEX_LENGTH = 32;
+const HASH_HEX_LENGTH = 32;
 const HASH_PATTERN = /^[0-9a-f]{32}$/;
 
 export const FORMAT_EXTENSION: Readonly<Record<RenditionFormat, string>> = {

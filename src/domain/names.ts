@@ -5,7 +5,7 @@
 
 export const USERNAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,37}[a-z0-9])?$/;
 
-export const RESERVED_USERNAMES: ReadonlySet<string> = new Set([
+const RESERVED_USERNAMES: ReadonlySet<string> = new Set([
   // from the contract
   'api', 'i', 'avatar', 'metrics', 'healthz', 'readyz', 'static', 'assets', 'ui', 'app',
   'account', 'login', 'logout', 'signup', 'admin', 'www', 'favicon.ico', 'robots.txt',

@@ -10,7 +10,7 @@ import { FORMAT_CONTENT_TYPE, masterHash, masterKey, masterPrefix, publicKeyPref
 import { collectIfOrphan } from './orphans.js';
 import type { ActiveLookups, RenditionLookups } from './read-caches.js';
 
-export const MAX_LABEL_LENGTH = 200;
+const MAX_LABEL_LENGTH = 200;
 
 export function checkLabel(label: unknown): string {
   if (typeof label !== 'string' || label.length > MAX_LABEL_LENGTH || /[\u0000-\u001f\u007f]/.test(label)) {

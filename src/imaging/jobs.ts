@@ -17,7 +17,7 @@ export type ImagingJob =
 export type JobKind = ImagingJob['kind'];
 
 /** A failure the client caused (bad upload): the fields of the AppError to rebuild. */
-export interface JobFailure {
+interface JobFailure {
   ok: false;
   status: number;
   code: ErrorCode;
@@ -25,7 +25,7 @@ export interface JobFailure {
   headers: Record<string, string>;
 }
 
-export type JobSuccess =
+type JobSuccess =
   | { ok: true; kind: 'upload'; result: ProcessedUpload; timings: StageTimings }
   | { ok: true; kind: 'render' | 'placeholder'; bytes: Uint8Array; timings: StageTimings };
 

@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
  */
 
 /** The stages an upload's time is reported by (the `stage` label of the stage-time metric). */
-export type StageName = 'sniff' | 'probe' | 'transcode' | 'decode_resize' | 'encode';
+type StageName = 'sniff' | 'probe' | 'transcode' | 'decode_resize' | 'encode';
 
 /** Wall-clock time spent in each stage of a job, seconds (for metrics). */
 export type StageTimings = Partial<Record<StageName, number>>;

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteMetadataStore } from '../../src/metadata/index.js';
+import { SqliteMetadataStore } from '../../src/metadata/embedded/sqlite-metadata-store.js';
 import { describeMetadataStoreContract } from './metadata-store.case.js';
 
 describeMetadataStoreContract('embedded (SQLite)', async () => {

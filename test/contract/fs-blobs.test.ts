@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FsBlobStore } from '../../src/blobs/index.js';
+import { FsBlobStore } from '../../src/blobs/fs/fs-blob-store.js';
 import { describeBlobStoreContract } from './blob-store.case.js';
 
 describeBlobStoreContract('filesystem', async () => {

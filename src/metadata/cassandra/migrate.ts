@@ -26,7 +26,7 @@ export interface KeyspaceOptions {
  * per account beside it; writes there are plain (never Paxos), which is safe because no
  * conditional write touches those tables.
  */
-export function schemaStatements(keyspace: string): string[] {
+function schemaStatements(keyspace: string): string[] {
   return [
     `CREATE TABLE IF NOT EXISTS ${keyspace}.users (
        username           text,
@@ -68,7 +68,7 @@ export function schemaStatements(keyspace: string): string[] {
 const IDENTIFIER = /^[a-z][a-z0-9_]{0,47}$/;
 const DATA_CENTER = /^[A-Za-z0-9_.-]{1,64}$/;
 
-export function keyspaceStatement({ keyspace, localDataCenter, replicationFactor }: KeyspaceOptions): string {
+function keyspaceStatement({ keyspace, localDataCenter, replicationFactor }: KeyspaceOptions): string {
   if (!IDENTIFIER.test(keyspace)) throw new Error(`Expected a Cassandra keyspace name but received "${keyspace}".`);
   if (!DATA_CENTER.test(localDataCenter)) throw new Error(`Expected a data-center name but received "${localDataCenter}".`);
   if (!Number.isInteger(replicationFactor) || replicationFactor < 1) {

@@ -8,7 +8,7 @@
  */
 
 /** The clustering row's columns, in the order `toPicture` reads them. */
-export const PICTURE_COLUMNS = 'picture_id, label, hash, format, has_alpha, width, height, bytes, picture_created_at';
+const PICTURE_COLUMNS = 'picture_id, label, hash, format, has_alpha, width, height, bytes, picture_created_at';
 
 const PICTURE_SET = 'label = ?, hash = ?, format = ?, has_alpha = ?, width = ?, height = ?, bytes = ?, picture_created_at = ?, last_picture_id = ?';
 

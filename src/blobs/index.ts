@@ -1,2 +1,0 @@
-export type { BlobInfo, BlobStore } from './port.js';
-export { FsBlobStore, type FsBlobStoreOptions } from './fs/fs-blob-store.js';

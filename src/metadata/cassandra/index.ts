@@ -1,2 +1,0 @@
-export { CassandraMetadataStore } from './cassandra-metadata-store.js';
-export type { CassandraStoreConfig } from './client.js';
