@@ -7,7 +7,7 @@ import { parseEnv, type Env } from '../../src/config/config.js';
 import type { ReadPathConfig } from '../../src/config/index.js';
 import { FORMAT_EXTENSION, masterHash, publicKey } from '../../src/domain/keys.js';
 import { isWellFormedUsername } from '../../src/domain/names.js';
-import { uploadBodyLimit } from '../../src/http/request-body.js';
+import { uploadBodyLimit } from '../../src/http/parse-body.js';
 import { accountRoutes } from '../../src/http/routes/accounts.js';
 import { avatarRoutes } from '../../src/http/routes/avatars.js';
 import { metricsRoute, opsRoutes } from '../../src/http/routes/ops.js';

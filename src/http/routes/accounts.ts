@@ -4,8 +4,9 @@ import { pathUsername } from '../../domain/avatars.js';
 import { toView } from '../../domain/pictures.js';
 import type { MetadataStore } from '../../metadata/port.js';
 import { json, noContent } from '../reply.js';
-import { credentialsSchema, JSON_BODY_LIMIT, jsonBody } from '../request-body.js';
-import type { Ctx, RouteSpec } from '../router.js';
+import { credentialsSchema, JSON_BODY_LIMIT, jsonBody } from '../parse-body.js';
+import type { Ctx } from '../context.js';
+import type { RouteSpec } from '../router.js';
 
 export interface AccountRouteDeps {
   accounts: Accounts;

@@ -6,7 +6,8 @@ import { formatFromExtension } from '../../domain/keys.js';
 import type { Rendition } from '../../cache/rendition-cache.js';
 import type { ReadPathConfig } from '../../config/index.js';
 import { preparedHeaders, type Reply } from '../reply.js';
-import type { Ctx, RouteSpec } from '../router.js';
+import type { Ctx } from '../context.js';
+import type { RouteSpec } from '../router.js';
 
 /** Headers every image response carries, so any site can embed it and no browser sniffs it. */
 const EMBEDDABLE = {

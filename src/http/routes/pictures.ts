@@ -4,8 +4,9 @@ import { AppError, fail } from '../../domain/errors.js';
 import { checkLabel, type Pictures } from '../../domain/pictures.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import { json, noContent, type Reply } from '../reply.js';
-import { JSON_BODY_LIMIT, jsonBody, uploadBody, uploadBodyLimit } from '../request-body.js';
-import type { Ctx, RouteSpec } from '../router.js';
+import { JSON_BODY_LIMIT, jsonBody, uploadBody, uploadBodyLimit } from '../parse-body.js';
+import type { Ctx } from '../context.js';
+import type { RouteSpec } from '../router.js';
 
 export interface PictureRouteDeps {
   accounts: Accounts;

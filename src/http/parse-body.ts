@@ -1,7 +1,7 @@
 import uWS from '@trufflesuite/uws-js-unofficial';
 import { z } from 'zod';
 import { fail } from '../domain/errors.js';
-import type { Ctx } from './router.js';
+import type { Ctx } from './context.js';
 
 /** JSON bodies of the management API are small; anything larger is refused unread. */
 export const JSON_BODY_LIMIT = 16 * 1024;
