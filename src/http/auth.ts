@@ -11,12 +11,12 @@ import type { Auth, GuardedHandler } from './routes/route-decl.js';
  */
 
 /** The principal of the request's bearer token: 401 without a valid one. */
-export function requireToken(accounts: Accounts, ctx: Ctx): Promise<Principal> {
+function requireToken(accounts: Accounts, ctx: Ctx): Promise<Principal> {
   return accounts.authenticate(ctx.header('authorization'));
 }
 
 /** The principal, when its token acts on `username`'s own things: 401 without a valid token, 403 for another user's. */
-export async function requireOwner(accounts: Accounts, ctx: Ctx, username: string): Promise<Principal> {
+async function requireOwner(accounts: Accounts, ctx: Ctx, username: string): Promise<Principal> {
   const principal = await requireToken(accounts, ctx);
   Accounts.authorize(principal, username);
   return principal;

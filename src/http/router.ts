@@ -29,7 +29,7 @@ export interface RouterDeps {
   trustProxy: boolean;
 }
 
-export const METHOD_NAME: Record<Method, string> = { get: 'GET', head: 'HEAD', post: 'POST', put: 'PUT', patch: 'PATCH', del: 'DELETE', any: '*' };
+const METHOD_NAME: Record<Method, string> = { get: 'GET', head: 'HEAD', post: 'POST', put: 'PUT', patch: 'PATCH', del: 'DELETE', any: '*' };
 
 /** Registers routes on the uWS app, and a 405 with `Allow` for other methods on the same paths. */
 export function registerRoutes(deps: RouterDeps, routes: RouteSpec[]): void {

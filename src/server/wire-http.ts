@@ -23,15 +23,15 @@ export async function startServers(
   const { log, metrics, stores: { store, blobs }, useCases: { accounts, pictures, avatars } } = deps;
   const metricsOnOwnPort = config.server.metricsPort !== 0;
   const table = routes({
-    ops: {
+    opsRoutes: {
       readiness: { metadata: () => store.ping(), blobs: () => blobs.ping() }, isDraining: deps.isDraining,
       registry: metrics.registry, openapi: readFileSync(OPENAPI_PATH, 'utf8'),
     },
-    accounts: { store, removeAccount: (p) => pictures.removeAccount(p), publicUrl: config.server.publicUrl ?? '' },
-    pictures: { pictures, metrics },
+    accountRoutes: { store, removeAccount: (p) => pictures.removeAccount(p), publicUrl: config.server.publicUrl ?? '' },
+    pictureRoutes: { pictures, metrics },
     avatars,
     read: config.read,
-    auth: accounts,
+    accounts,
     maxUploadBytes: config.imaging.maxBytes,
     metricsOnOwnPort,
   });

@@ -20,16 +20,16 @@ import type { GuardedHandler, RouteDecl } from './route-decl.js';
 export const ROUTES = { ...OPS_ROUTES, ...ACCOUNT_ROUTES, ...PICTURE_ROUTES, ...AVATAR_ROUTES } as const;
 export type RouteName = keyof typeof ROUTES;
 
-export type { Auth, BodyKind, RouteDecl } from './route-decl.js';
+export type { RouteDecl } from './route-decl.js';
 
 export interface RouteDeps {
-  ops: OpsDeps;
-  accounts: Omit<AccountRouteDeps, 'accounts'>;
-  pictures: Omit<PictureRouteDeps, 'maxUploadBytes'>;
+  opsRoutes: OpsDeps;
+  accountRoutes: Omit<AccountRouteDeps, 'accounts'>;
+  pictureRoutes: Omit<PictureRouteDeps, 'maxUploadBytes'>;
   avatars: Avatars;
   read: ReadPathConfig;
-  /** Checks tokens for the routes whose `auth` asks for one. */
-  auth: Accounts;
+  /** Also checks tokens, for the routes whose `auth` asks for one. */
+  accounts: Accounts;
   maxUploadBytes: number;
   /** When /metrics has its own port (see `metricsRoutes`), the main one does not serve it. */
   metricsOnOwnPort: boolean;
@@ -38,14 +38,14 @@ export interface RouteDeps {
 /** The routes of the main port, each behind the guard its `auth` names. */
 export function routes(d: RouteDeps): RouteSpec[] {
   const handlers: Record<RouteName, Handler | GuardedHandler> = {
-    ...opsHandlers(d.ops),
-    ...accountHandlers({ ...d.accounts, accounts: d.auth }),
-    ...pictureHandlers({ ...d.pictures, maxUploadBytes: d.maxUploadBytes }),
+    ...opsHandlers(d.opsRoutes),
+    ...accountHandlers({ ...d.accountRoutes, accounts: d.accounts }),
+    ...pictureHandlers({ ...d.pictureRoutes, maxUploadBytes: d.maxUploadBytes }),
     ...avatarHandlers(d.avatars, d.read),
   };
   return (Object.keys(ROUTES) as RouteName[])
     .filter((name) => !(d.metricsOnOwnPort && name === 'metrics'))
-    .map((name) => toSpec(ROUTES[name], guard(d.auth, ROUTES[name].auth, handlers[name]), d.maxUploadBytes));
+    .map((name) => toSpec(ROUTES[name], guard(d.accounts, ROUTES[name].auth, handlers[name]), d.maxUploadBytes));
 }
 
 /** The routes of the metrics port, when it has its own. */

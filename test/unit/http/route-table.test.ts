@@ -25,12 +25,12 @@ const read: ReadPathConfig = {
 
 /** Inert dependencies: the factories only close over them, and no handler runs here. */
 const deps = (metricsOnOwnPort: boolean): RouteDeps => ({
-  ops: { readiness: {}, isDraining: () => false, registry: new Registry(), openapi: '' },
-  accounts: { store: {} as never, removeAccount: async () => undefined, publicUrl: '' },
-  pictures: { pictures: {} as never, metrics: {} as never },
+  opsRoutes: { readiness: {}, isDraining: () => false, registry: new Registry(), openapi: '' },
+  accountRoutes: { store: {} as never, removeAccount: async () => undefined, publicUrl: '' },
+  pictureRoutes: { pictures: {} as never, metrics: {} as never },
   avatars: {} as never,
   read,
-  auth: {} as never,
+  accounts: {} as never,
   maxUploadBytes: 1000,
   metricsOnOwnPort,
 });
