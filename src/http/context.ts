@@ -20,7 +20,7 @@ export interface Ctx {
 }
 
 const HEADERS = ['accept', 'authorization', 'content-type', 'content-length', 'if-none-match', 'x-forwarded-for', 'x-request-id'] as const;
-export type HeaderName = (typeof HEADERS)[number];
+type HeaderName = (typeof HEADERS)[number];
 
 /**
  * The request as a handler sees it. Headers and the client address are read from uWS only when

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { HttpServer } from '../http/app.js';
 
-export interface Running {
+interface Running {
   servers: HttpServer[];
   stopSweeper: () => Promise<void>;
   /** Closes the imaging pool after the last request that could use it. */

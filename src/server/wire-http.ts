@@ -9,7 +9,7 @@ import type { Stores } from './wire-stores.js';
 
 const OPENAPI_PATH = new URL('../../docs/openapi.yaml', import.meta.url);
 
-export interface Serving {
+interface Serving {
   /** The main server first, then the metrics server when it has its own port. */
   servers: HttpServer[];
   port: number;

@@ -14,8 +14,8 @@ import type { GuardedHandler, RouteDecl } from './route-decl.js';
 /**
  * The route table: every route the server registers, by name, with its method, path, auth and
  * body. The server builds its routes from it, and the tests read it (the OpenAPI document, the
- * deployment files, the auth guard), so a route added here is checked by all of them. Avatars
- * come last only by habit: uWS matches static segments before parameters whatever the order.
+ * deployment files, the auth guard), so a route added here is checked by all of them. The
+ * order is the order of registration.
  */
 export const ROUTES = { ...OPS_ROUTES, ...ACCOUNT_ROUTES, ...PICTURE_ROUTES, ...AVATAR_ROUTES } as const;
 export type RouteName = keyof typeof ROUTES;

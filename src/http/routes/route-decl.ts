@@ -17,7 +17,7 @@ import type { Handler, Method } from '../router.js';
 export type Auth = 'none' | 'token' | 'owner';
 
 /** The body a route reads: a small JSON document, or an image upload (raw or multipart). */
-export type BodyKind = 'json' | 'upload';
+type BodyKind = 'json' | 'upload';
 
 export interface RouteDecl {
   readonly method: Exclude<Method, 'any'>;
@@ -32,7 +32,7 @@ export type RouteDecls = Readonly<Record<string, RouteDecl>>;
 /** A handler behind the guard: it gets the principal the token names, already checked. */
 export type GuardedHandler = (ctx: Ctx, principal: Principal) => Promise<Reply>;
 
-export type HandlerOf<D extends RouteDecl> = D['auth'] extends 'none' ? Handler : GuardedHandler;
+type HandlerOf<D extends RouteDecl> = D['auth'] extends 'none' ? Handler : GuardedHandler;
 
 /** The handlers a group's factory must give: one per declared route, typed by its `auth`. */
 export type HandlersOf<T extends RouteDecls> = { [K in keyof T]: HandlerOf<T[K]> };
