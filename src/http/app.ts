@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/metrics.js';
 import { fail } from '../domain/errors.js';
 import { errorReply } from './reply.js';
-import { InFlight, registerRoutes, type RouteSpec } from './router.js';
+import { InFlight } from './in-flight.js';
+import { registerRoutes, type RouteSpec } from './router.js';
 
 export interface HttpServer {
   /** Resolves with the port actually bound (useful with port 0). */

@@ -1,32 +1,13 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from '@trufflesuite/uws-js-unofficial';
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { AppError, fail } from '../domain/errors.js';
-import type { RouteTally } from '../metrics/http-tally.js';
+import { fail } from '../domain/errors.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { ClientAborted, readBody } from './body.js';
-import { errorReply, json, type Reply, writeReply } from './reply.js';
-
-/**
- * Everything a handler may read. Valid across awaits: what uWS's request holds is copied out
- * before the handler's first await (uWS frees it when the callback returns).
- */
-export interface Ctx {
-  readonly method: string;
-  readonly url: string;
-  /** The query string as sent, without the `?`. */
-  readonly rawQuery: string;
-  readonly query: URLSearchParams;
-  readonly params: string[];
-  header(name: HeaderName): string;
-  readonly ip: string;
-  readonly requestId: string;
-  /** The body, for routes declared with a body limit. */
-  body: () => Promise<Buffer>;
-}
-
-const HEADERS = ['accept', 'authorization', 'content-type', 'content-length', 'if-none-match', 'x-forwarded-for', 'x-request-id'] as const;
-export type HeaderName = (typeof HEADERS)[number];
+import { recordRequest, type TalliedRoute } from './access-log.js';
+import { type Ctx, RequestCtx } from './context.js';
+import { toErrorReply } from './error-reply.js';
+import type { InFlight } from './in-flight.js';
+import { ClientAborted, readBody } from './read-body.js';
+import { errorReply, type Reply, writeReply } from './reply.js';
 
 export type Handler = (ctx: Ctx) => Reply | Promise<Reply>;
 export type Method = 'get' | 'head' | 'post' | 'put' | 'patch' | 'del' | 'any';
@@ -40,20 +21,6 @@ export interface RouteSpec {
   bodyLimit?: number | ((contentType: string) => number);
 }
 
-/** Counts requests in flight so shutdown can wait for them. */
-export class InFlight {
-  count = 0;
-  private waiters: Array<() => void> = [];
-  enter(): void { this.count += 1; }
-  leave(): void {
-    this.count -= 1;
-    if (this.count === 0) for (const w of this.waiters.splice(0)) w();
-  }
-  idle(): Promise<void> {
-    return this.count === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
-  }
-}
-
 export interface RouterDeps {
   app: TemplatedApp;
   metrics: Metrics;
@@ -64,97 +31,31 @@ export interface RouterDeps {
 
 const METHOD_NAME: Record<Method, string> = { get: 'GET', head: 'HEAD', post: 'POST', put: 'PUT', patch: 'PATCH', del: 'DELETE', any: '*' };
 
-// A client may send any method token; the metric label takes these or OTHER, so it stays bounded.
-const METHOD_LABELS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
-
-/** The client's X-Request-Id when it is a sane token (so logs can join a proxy's), else a new one. */
-export function requestIdFrom(header: string): string {
-  return REQUEST_ID.test(header) ? header : randomUUID();
-}
-
 /** Registers routes on the uWS app, and a 405 with `Allow` for other methods on the same paths. */
 export function registerRoutes(deps: RouterDeps, routes: RouteSpec[]): void {
   const allowed = new Map<string, string[]>();
   for (const route of routes) {
-    const bound: BoundRoute = { spec: route, params: countParams(route.pattern), tally: deps.metrics.http.route(route.pattern) };
+    const bound = bind(deps, route);
     deps.app[route.method](route.pattern, (res, req) => handle(deps, bound, res, req));
     if (route.method === 'any') continue;
     allowed.set(route.pattern, [...(allowed.get(route.pattern) ?? []), METHOD_NAME[route.method]]);
   }
   for (const [pattern, methods] of allowed) {
-    const spec: RouteSpec = {
+    const bound = bind(deps, {
       method: 'get', pattern, handler: () => errorReply(fail('method_not_allowed', methods), { Allow: methods.join(', ') }),
-    };
-    const bound: BoundRoute = { spec, params: countParams(pattern), tally: deps.metrics.http.route(pattern) };
+    });
     deps.app.any(pattern, (res, req) => handle(deps, bound, res, req));
   }
 }
 
-/**
- * The request as a handler sees it. Headers and the client address are read from uWS only when
- * asked for, because uWS's request object is valid only during the callback; `detach` copies
- * what is left before the handler's first await lets the callback return.
- */
-class RequestCtx implements Ctx {
-  private req: HttpRequest | undefined;
-  private readonly seen: Partial<Record<HeaderName, string>> = {};
-  private parsedQuery: URLSearchParams | undefined;
-  private address: string | undefined;
-  private id: string | undefined;
-  body: () => Promise<Buffer> = noBody;
-
-  constructor(
-    req: HttpRequest,
-    private readonly res: HttpResponse,
-    private readonly trustProxy: boolean,
-    readonly method: string,
-    readonly url: string,
-    readonly rawQuery: string,
-    readonly params: string[],
-  ) {
-    this.req = req;
-  }
-
-  header(name: HeaderName): string {
-    let value = this.seen[name];
-    if (value === undefined) this.seen[name] = value = this.req ? this.req.getHeader(name) : '';
-    return value;
-  }
-
-  get query(): URLSearchParams {
-    return (this.parsedQuery ??= new URLSearchParams(this.rawQuery));
-  }
-
-  get ip(): string {
-    if (this.address === undefined) {
-      const forwarded = this.trustProxy ? this.header('x-forwarded-for').split(',')[0]!.trim() : '';
-      this.address = forwarded || Buffer.from(this.res.getRemoteAddressAsText()).toString();
-    }
-    return this.address;
-  }
-
-  get requestId(): string {
-    return (this.id ??= requestIdFrom(this.header('x-request-id')));
-  }
-
-  /** Copies everything still unread out of uWS's request and response; call before they die. */
-  detach(): void {
-    if (!this.req) return;
-    for (const name of HEADERS) this.header(name);
-    void this.ip;
-    void this.requestId;
-    this.req = undefined;
-  }
-}
-
-const noBody = (): Promise<Buffer> => Promise.reject(new Error('this route reads no body'));
-
 /** A route as registered: its spec, its parameter count and its metrics, worked out once. */
-interface BoundRoute {
+interface BoundRoute extends TalliedRoute {
   spec: RouteSpec;
   params: number;
-  tally: RouteTally;
+}
+
+function bind(deps: RouterDeps, spec: RouteSpec): BoundRoute {
+  return { spec, pattern: spec.pattern, params: countParams(spec.pattern), tally: deps.metrics.http.route(spec.pattern) };
 }
 
 function handle(deps: RouterDeps, bound: BoundRoute, res: HttpResponse, req: HttpRequest): void {
@@ -226,34 +127,15 @@ function handle(deps: RouterDeps, bound: BoundRoute, res: HttpResponse, req: Htt
   );
 }
 
-function toErrorReply(deps: RouterDeps, ctx: Ctx, err: unknown): Reply {
-  if (err instanceof AppError) {
-    deps.metrics.errors.inc({ code: err.code, status: String(err.status) });
-    if (err.status >= 500) deps.log.warn({ requestId: ctx.requestId, method: ctx.method, code: err.code, err: err.cause ?? err }, err.message);
-    return errorReply(err);
-  }
-  deps.metrics.errors.inc({ code: 'internal', status: '500' });
-  deps.log.error({ requestId: ctx.requestId, method: ctx.method, url: ctx.url, err }, 'unhandled error');
-  return errorReply(fail('internal'));
+function done(deps: RouterDeps, bound: BoundRoute, ctx: Ctx, started: bigint, status: number, bytes: number): void {
+  deps.inFlight.leave();
+  recordRequest(deps.log, bound, ctx, started, status, bytes);
 }
 
 /** Bytes of body the reply puts on the wire: none for HEAD, 204 and 304 (see writeReply). */
 function bodyBytes(reply: Reply, head: boolean): number {
   if (head || reply.status === 204 || reply.status === 304 || reply.body === undefined) return 0;
   return typeof reply.body === 'string' ? Buffer.byteLength(reply.body) : reply.body.length;
-}
-
-function done(deps: RouterDeps, bound: BoundRoute, ctx: RequestCtx, started: bigint, status: number, bytes: number): void {
-  deps.inFlight.leave();
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  bound.tally.record(METHOD_LABELS.has(ctx.method) ? ctx.method : 'OTHER', status, seconds, bytes);
-  // The access log: no headers at all (so never Authorization), no bodies (so never a password).
-  if (deps.log.isLevelEnabled('debug')) {
-    deps.log.debug({
-      requestId: ctx.requestId, method: ctx.method, route: bound.spec.pattern, url: ctx.rawQuery ? `${ctx.url}?${ctx.rawQuery}` : ctx.url,
-      status, durationMs: Math.round(seconds * 1e6) / 1e3, bytes,
-    }, 'request');
-  }
 }
 
 function countParams(pattern: string): number {

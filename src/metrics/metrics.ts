@@ -10,7 +10,7 @@ import { TalliedCounter } from './tallied-counter.js';
  * pattern, `/*` for unknown paths), a fixed set of methods, status codes, error and outcome
  * codes, cache, store, backend and operation names. Never usernames, keys or raw URLs.
  *
- * HTTP (recorded by http/router.ts)
+ * HTTP (recorded by http/access-log.ts)
  * - onepic_http_requests_total{route,method,status} counter: requests answered; 499 = client went away.
  * - onepic_http_request_duration_seconds{route,method} histogram: request to last byte handed to
  *   the socket; buckets from 0.1 ms resolve cache hits served from memory.

@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES, type RouteDecl, type RouteName } from '../../src/http/routes/index.js';
 import { RED } from '../fixtures/images.js';
 import { api, expectError, getImage } from './helpers.js';
 import { closeInspectors, countRows } from './inspect.js';
@@ -43,26 +44,44 @@ interface OwnerRoute {
   call: (headers: Record<string, string>) => Promise<{ status: number; headers: Headers; body: any }>;
 }
 
-/** Every route of the contract that acts on a user's own resources, aimed at `victim`. */
+const HTTP_METHOD: Record<RouteDecl['method'], string> = { get: 'GET', head: 'HEAD', post: 'POST', put: 'PUT', patch: 'PATCH', del: 'DELETE' };
+
+/** The table's routes that take a token, by name, so a route added there is tested here unasked. */
+const guardedRoutes = (auth: RouteDecl['auth']) =>
+  (Object.entries(ROUTES) as Array<[RouteName, RouteDecl]>).filter(([, route]) => route.auth === auth);
+
+/** The routes the contract names as acting on a user's own resources: the table must guard each. */
+const CONTRACT_OWNER_ROUTES = [
+  'POST /api/v1/users/:username/pictures', 'GET /api/v1/users/:username/pictures', 'GET /api/v1/users/:username/pictures/:id',
+  'PATCH /api/v1/users/:username/pictures/:id', 'DELETE /api/v1/users/:username/pictures/:id', 'PUT /api/v1/users/:username/active',
+  'DELETE /api/v1/users/:username/active', 'DELETE /api/v1/users/:username',
+];
+
+/**
+ * Every owner route of the route table, aimed at `victim`, each with a body it would accept
+ * from the owner: so a refusal is the guard's, not the body check's.
+ */
 function ownerRoutes(): OwnerRoute[] {
-  const u = '/api/v1/users/victim';
   const id = victimPicture.id;
-  const json = (method: string, path: string, body?: unknown) => (headers: Record<string, string>) =>
-    api(base, method, path, { headers, ...(body === undefined ? {} : { body }) });
-  return [
-    { name: 'POST pictures', call: (headers) => uploadWith(headers) },
-    { name: 'GET pictures', call: json('GET', `${u}/pictures`) },
-    { name: 'GET picture', call: json('GET', `${u}/pictures/${id}`) },
-    { name: 'PATCH picture', call: json('PATCH', `${u}/pictures/${id}`, { label: 'pwned' }) },
-    { name: 'DELETE picture', call: json('DELETE', `${u}/pictures/${id}`) },
-    { name: 'PUT active', call: json('PUT', `${u}/active`, { pictureId: id }) },
-    { name: 'DELETE active', call: json('DELETE', `${u}/active`) },
-    { name: 'DELETE user', call: json('DELETE', u) },
-  ];
+  const bodies: Partial<Record<RouteName, unknown>> = { relabelPicture: { label: 'pwned' }, setActive: { pictureId: id } };
+  return guardedRoutes('owner').map(([name, route]) => {
+    const method = HTTP_METHOD[route.method];
+    expect(route.pattern, `${name}: an owner route names its user first`).toMatch(/^\/api\/v1\/users\/:username(?:\/|$)/);
+    const path = route.pattern.replace(':username', 'victim').replace(':id', id);
+    if (route.body === 'upload') return { name: `${method} ${route.pattern}`, call: (headers) => uploadWith(path, headers) };
+    const body = route.body === 'json' ? bodies[name] ?? {} : undefined;
+    return { name: `${method} ${route.pattern}`, call: (headers) => api(base, method, path, { headers, ...(body === undefined ? {} : { body }) }) };
+  });
 }
 
-async function uploadWith(headers: Record<string, string>) {
-  const res = await fetch(`${base}/api/v1/users/victim/pictures?active=true`, {
+describe('the route table', () => {
+  it('guards every route the contract names as the owner\'s', () => {
+    expect(guardedRoutes('owner').map(([, r]) => `${HTTP_METHOD[r.method]} ${r.pattern}`)).toEqual(expect.arrayContaining(CONTRACT_OWNER_ROUTES));
+  });
+});
+
+async function uploadWith(path: string, headers: Record<string, string>) {
+  const res = await fetch(`${base}${path}?active=true`, {
     method: 'POST', headers: { ...headers, 'Content-Type': 'image/png' }, body: png,
   });
   const text = await res.text();
@@ -101,6 +120,16 @@ describe('401 unauthorized', () => {
       await expectVictimUntouched();
     });
   }
+
+  it('every route that takes any valid token refuses a missing or bad one', async () => {
+    const tokenRoutes = guardedRoutes('token');
+    expect(tokenRoutes.map(([, r]) => r.pattern)).toContain('/api/v1/tokens/current');
+    for (const [, route] of tokenRoutes) {
+      for (const headers of [{}, { Authorization: 'Bearer nope' }] as Array<Record<string, string>>) {
+        expectError(await api(base, HTTP_METHOD[route.method], route.pattern, { headers }), 401, 'unauthorized');
+      }
+    }
+  });
 
   it('DELETE /api/v1/tokens/current refuses a missing or bad token', async () => {
     expectError(await api(base, 'DELETE', '/api/v1/tokens/current'), 401, 'unauthorized');

@@ -4,7 +4,7 @@ import cassandra from 'cassandra-driver';
 import type { BlobStore } from '../../src/blobs/port.js';
 import { loadConfig, type Config, type MetadataConfig } from '../../src/config/index.js';
 import type { MetadataStore } from '../../src/metadata/port.js';
-import { openBlobStore, openMetadataStore, type OpenedBlobStore } from '../../src/stores.js';
+import { openBlobStore, openMetadataStore, type OpenedBlobStore } from '../../src/server/backends.js';
 import { backendEnv } from './backends.js';
 
 /**

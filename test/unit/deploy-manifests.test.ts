@@ -1,18 +1,12 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
-import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseEnv, type Env } from '../../src/config/config.js';
-import type { ReadPathConfig } from '../../src/config/index.js';
 import { FORMAT_EXTENSION, masterHash, publicKey } from '../../src/domain/keys.js';
 import { isWellFormedUsername } from '../../src/domain/names.js';
-import { uploadBodyLimit } from '../../src/http/request-body.js';
-import { accountRoutes } from '../../src/http/routes/accounts.js';
-import { avatarRoutes } from '../../src/http/routes/avatars.js';
-import { metricsRoute, opsRoutes } from '../../src/http/routes/ops.js';
-import { pictureRoutes } from '../../src/http/routes/pictures.js';
-import type { RouteSpec } from '../../src/http/router.js';
+import { uploadBodyLimit } from '../../src/http/parse-body.js';
+import { ROUTES } from '../../src/http/routes/index.js';
 
 /**
  * The deployment files (Dockerfile, deploy/compose, deploy/k8s) against the code they deploy.
@@ -39,21 +33,10 @@ const OTHER_VARIABLES = new Set([
 const unknownVariables = (names: Iterable<string>) => [...names].filter((n) => !CONFIG_KEYS.has(n) && !OTHER_VARIABLES.has(n));
 const configOf = (env: Record<string, string>): Env => parseEnv(env);
 
-/** The route table, built by the factories server.ts calls, with inert dependencies. */
-function serverRoutes(): RouteSpec[] {
-  const read: ReadPathConfig = {
-    maxAgeSeconds: 60, staleWhileRevalidateSeconds: 600, defaultSize: 256, maxSize: 2048,
-    activeTtlMs: 5000, activeEntries: 1000, renditionCacheBytes: 1 << 20, redirectHosts: [],
-  };
-  return [
-    ...opsRoutes({ readiness: {}, isDraining: () => false, registry: null, openapi: '' }),
-    ...accountRoutes({} as never),
-    ...pictureRoutes({ maxUploadBytes: 1 } as never),
-    ...avatarRoutes({} as never, read),
-  ];
-}
+/** The route table the server registers its routes from. */
+const serverRoutes = () => Object.values(ROUTES);
 const getPaths = new Set(serverRoutes().filter((r) => r.method === 'get').map((r) => r.pattern));
-const METRICS_PATH = metricsRoute(new Registry()).pattern;
+const METRICS_PATH = ROUTES.metrics.pattern;
 
 /** nginx sizes (`11m`) and Kubernetes quantities (`2`, `500m` CPU) as numbers. */
 const nginxBytes = (size: string) => Number(size.replace(/[kmg]$/i, '')) * 1024 ** ('kmg'.indexOf(size.slice(-1).toLowerCase()) + 1);

@@ -1,14 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { ReadPathConfig } from '../../src/config/index.js';
-import { accountRoutes } from '../../src/http/routes/accounts.js';
-import { avatarRoutes } from '../../src/http/routes/avatars.js';
-import { metricsRoute, opsRoutes } from '../../src/http/routes/ops.js';
-import { pictureRoutes } from '../../src/http/routes/pictures.js';
-import type { RouteSpec } from '../../src/http/router.js';
+import { ROUTES, type RouteDecl } from '../../src/http/routes/index.js';
 import { ERRORS } from '../../src/domain/errors.js';
 
 /**
@@ -73,27 +67,11 @@ function operations(doc: Obj): Array<{ method: string; path: string; op: Obj; pa
 }
 
 // ---------------------------------------------------------------------------------------------
-// The server's route table, built by the same factories server.ts calls. The dependencies are
-// inert: the factories only close over them, and no handler is ever invoked here.
-
-const readConfigStub: ReadPathConfig = {
-  maxAgeSeconds: 60, staleWhileRevalidateSeconds: 600, defaultSize: 256, maxSize: 2048,
-  activeTtlMs: 5000, activeEntries: 1000, renditionCacheBytes: 1 << 20, redirectHosts: [],
-};
-
-function serverRoutes(): RouteSpec[] {
-  return [
-    ...opsRoutes({ readiness: {}, isDraining: () => false, registry: new Registry(), openapi: '' }),
-    ...accountRoutes({ accounts: {}, store: {}, removeAccount: async () => undefined, publicUrl: '' } as never),
-    ...pictureRoutes({ accounts: {}, pictures: {}, metrics: {}, maxUploadBytes: 10 * 1024 * 1024 } as never),
-    ...avatarRoutes({} as never, readConfigStub),
-    // With ONEPIC_METRICS_PORT set, the same route is served on its own port (same path).
-    metricsRoute(new Registry()),
-  ];
-}
+// The server's route table: the same list the server registers its routes from (with /metrics,
+// which is served on its own port instead when ONEPIC_METRICS_PORT is set, at the same path).
 
 /** `del` -> `delete`; `/:name` -> `{name}`. The catch-all avatar route `/:name` serves both avatar forms. */
-function toOpenApi(route: RouteSpec): Array<[method: string, path: string]> {
+function toOpenApi(route: RouteDecl): Array<[method: string, path: string]> {
   const method = route.method === 'del' ? 'delete' : route.method;
   if (route.pattern === '/:name') return [[method, '/{username}'], [method, '/{username}.{ext}']];
   return [[method, route.pattern.replace(/:([A-Za-z0-9_]+)/g, '{$1}')]];
@@ -192,11 +170,21 @@ describe('docs/openapi.yaml', () => {
   });
 
   it('documents exactly the routes the server registers', () => {
-    const served = new Set(serverRoutes().filter((r) => r.method !== 'any').flatMap(toOpenApi).map(([m, p]) => key(m, p)));
+    const served = new Set(Object.values(ROUTES).flatMap(toOpenApi).map(([m, p]) => key(m, p)));
     const documented = new Set(operations(doc).map(({ method, path }) => key(method, path)));
     const undocumented = [...served].filter((k) => !documented.has(k)).sort();
     const phantom = [...documented].filter((k) => !served.has(k)).sort();
     expect({ undocumented, phantom }).toEqual({ undocumented: [], phantom: [] });
+  });
+
+  it('asks for a bearer token exactly on the routes the table guards', () => {
+    const guarded = new Map(Object.values(ROUTES).flatMap((r) => toOpenApi(r).map(([m, p]) => [key(m, p), r.auth !== 'none'] as const)));
+    expect(guarded.size).toBeGreaterThan(0);
+    for (const { method, path, op } of operations(doc)) {
+      const security = (op.security ?? doc.security ?? []) as Obj[];
+      const asksForToken = security.some((requirement) => Object.keys(requirement).includes('bearerAuth'));
+      expect(asksForToken, `${key(method, path)} security`).toBe(guarded.get(key(method, path)));
+    }
   });
 
   it('lists every error code of the catalogue, and none it lacks', () => {

@@ -6,7 +6,8 @@ import type { Rendition } from '../../domain/rendition.js';
 import { AvatarQueries, type QuerySettings } from '../avatar-query.js';
 import { WebpNegotiation } from '../negotiate.js';
 import { preparedHeaders, type Reply } from '../reply.js';
-import type { Ctx, RouteSpec } from '../router.js';
+import type { Ctx } from '../context.js';
+import type { HandlersOf, RouteDecls } from './route-decl.js';
 
 /** Headers every image response carries, so any site can embed it and no browser sniffs it. */
 const EMBEDDABLE = {
@@ -68,7 +69,14 @@ export interface AvatarRouteSettings extends QuerySettings {
   staleWhileRevalidateSeconds: number;
 }
 
-export function avatarRoutes(avatars: Avatars, config: AvatarRouteSettings): RouteSpec[] {
+export const AVATAR_ROUTES = {
+  rendition: { method: 'get', pattern: '/i/:key', auth: 'none' },
+  renditionHead: { method: 'head', pattern: '/i/:key', auth: 'none' },
+  avatar: { method: 'get', pattern: '/:name', auth: 'none' },
+  avatarHead: { method: 'head', pattern: '/:name', auth: 'none' },
+} as const satisfies RouteDecls;
+
+export function avatarHandlers(avatars: Avatars, config: AvatarRouteSettings): HandlersOf<typeof AVATAR_ROUTES> {
   const cacheControl = `public, max-age=${config.maxAgeSeconds}, stale-while-revalidate=${config.staleWhileRevalidateSeconds}`;
 
   const images = new ImageReplies(cacheControl);
@@ -117,12 +125,7 @@ export function avatarRoutes(avatars: Avatars, config: AvatarRouteSettings): Rou
     return found instanceof Promise ? found.then((r) => keyReply(ctx, r)) : keyReply(ctx, found);
   };
 
-  return [
-    { method: 'get', pattern: '/i/:key', handler: byKey },
-    { method: 'head', pattern: '/i/:key', handler: byKey },
-    { method: 'get', pattern: '/:name', handler: avatar },
-    { method: 'head', pattern: '/:name', handler: avatar },
-  ];
+  return { rendition: byKey, renditionHead: byKey, avatar, avatarHead: avatar };
 }
 
 function safeDecode(segment: string): string {

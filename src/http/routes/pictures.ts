@@ -1,14 +1,13 @@
 import { z } from 'zod';
-import { Accounts, type Principal } from '../../domain/accounts.js';
 import { fail } from '../../domain/errors.js';
 import { checkLabel, type Pictures } from '../../domain/pictures.js';
 import type { Metrics } from '../../metrics/metrics.js';
-import { json, noContent, type Reply } from '../reply.js';
-import { JSON_BODY_LIMIT, jsonBody, uploadBody, uploadBodyLimit } from '../request-body.js';
-import type { Ctx, RouteSpec } from '../router.js';
+import { json, noContent } from '../reply.js';
+import { jsonBody, uploadBody } from '../parse-body.js';
+import type { Ctx } from '../context.js';
+import type { HandlersOf, RouteDecls } from './route-decl.js';
 
 export interface PictureRouteDeps {
-  accounts: Accounts;
   pictures: Pictures;
   metrics: Metrics;
   maxUploadBytes: number;
@@ -16,7 +15,6 @@ export interface PictureRouteDeps {
 
 // Picture ids are UUIDv7; anything else cannot name a picture.
 const PICTURE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const USER = '/api/v1/users/:username';
 const labelSchema = z.object({ label: z.string({ error: 'expected a string label' }) });
 const activeSchema = z.object({ pictureId: z.string({ error: 'expected a string pictureId' }) });
 
@@ -32,62 +30,47 @@ function parseActiveFlag(value: string | null): boolean {
   throw fail('invalid_active', value);
 }
 
-export function pictureRoutes(d: PictureRouteDeps): RouteSpec[] {
-  /** Authenticates, then checks the token acts on the path's own user. */
-  const owner = (fn: (ctx: Ctx, principal: Principal) => Promise<Reply>) => async (ctx: Ctx): Promise<Reply> => {
-    const principal = await d.accounts.authenticate(ctx.header('authorization'));
-    Accounts.authorize(principal, ctx.params[0]!);
-    return fn(ctx, principal);
+const USER = '/api/v1/users/:username';
+
+export const PICTURE_ROUTES = {
+  upload: { method: 'post', pattern: `${USER}/pictures`, auth: 'owner', body: 'upload' },
+  listPictures: { method: 'get', pattern: `${USER}/pictures`, auth: 'owner' },
+  getPicture: { method: 'get', pattern: `${USER}/pictures/:id`, auth: 'owner' },
+  relabelPicture: { method: 'patch', pattern: `${USER}/pictures/:id`, auth: 'owner', body: 'json' },
+  deletePicture: { method: 'del', pattern: `${USER}/pictures/:id`, auth: 'owner' },
+  setActive: { method: 'put', pattern: `${USER}/active`, auth: 'owner', body: 'json' },
+  clearActive: { method: 'del', pattern: `${USER}/active`, auth: 'owner' },
+} as const satisfies RouteDecls;
+
+export function pictureHandlers(d: PictureRouteDeps): HandlersOf<typeof PICTURE_ROUTES> {
+  return {
+    upload: (ctx, principal) => d.metrics.countUpload(async () => {
+      const makeActive = parseActiveFlag(ctx.query.get('active'));
+      const input = await uploadBody(ctx, d.maxUploadBytes);
+      const label = checkLabel(input.label ?? ctx.query.get('label') ?? '');
+      const picture = await d.pictures.upload(principal, input.bytes, { makeActive, label });
+      return json(201, picture, { Location: `/api/v1/users/${principal.username}/pictures/${picture.id}` });
+    }),
+    listPictures: async (_ctx, p) => json(200, { pictures: await d.pictures.list(p.username) }),
+    getPicture: async (ctx, p) => json(200, await d.pictures.get(p.username, pictureId(ctx))),
+    relabelPicture: async (ctx, p) => {
+      const id = pictureId(ctx);
+      const { label } = await jsonBody(ctx, labelSchema);
+      return json(200, await d.pictures.relabel(p.username, id, label));
+    },
+    deletePicture: async (ctx, p) => {
+      await d.pictures.remove(p, pictureId(ctx));
+      return noContent();
+    },
+    setActive: async (ctx, p) => {
+      const { pictureId: id } = await jsonBody(ctx, activeSchema);
+      const normalized = id.toLowerCase();
+      if (!PICTURE_ID.test(normalized)) throw fail('picture_not_found');
+      return json(200, await d.pictures.setActive(p, normalized));
+    },
+    clearActive: async (_ctx, p) => {
+      await d.pictures.clearActive(p);
+      return noContent();
+    },
   };
-
-  const upload = (ctx: Ctx, principal: Principal): Promise<Reply> => d.metrics.countUpload(async () => {
-    const makeActive = parseActiveFlag(ctx.query.get('active'));
-    const input = await uploadBody(ctx, d.maxUploadBytes);
-    const label = checkLabel(input.label ?? ctx.query.get('label') ?? '');
-    const picture = await d.pictures.upload(principal, input.bytes, { makeActive, label });
-    return json(201, picture, { Location: `/api/v1/users/${principal.username}/pictures/${picture.id}` });
-  });
-
-  return [
-    { method: 'post', pattern: `${USER}/pictures`, bodyLimit: uploadBodyLimit(d.maxUploadBytes), handler: owner(upload) },
-    {
-      method: 'get', pattern: `${USER}/pictures`,
-      handler: owner(async (_ctx, p) => json(200, { pictures: await d.pictures.list(p.username) })),
-    },
-    {
-      method: 'get', pattern: `${USER}/pictures/:id`,
-      handler: owner(async (ctx, p) => json(200, await d.pictures.get(p.username, pictureId(ctx)))),
-    },
-    {
-      method: 'patch', pattern: `${USER}/pictures/:id`, bodyLimit: JSON_BODY_LIMIT,
-      handler: owner(async (ctx, p) => {
-        const id = pictureId(ctx);
-        const { label } = await jsonBody(ctx, labelSchema);
-        return json(200, await d.pictures.relabel(p.username, id, label));
-      }),
-    },
-    {
-      method: 'del', pattern: `${USER}/pictures/:id`,
-      handler: owner(async (ctx, p) => {
-        await d.pictures.remove(p, pictureId(ctx));
-        return noContent();
-      }),
-    },
-    {
-      method: 'put', pattern: `${USER}/active`, bodyLimit: JSON_BODY_LIMIT,
-      handler: owner(async (ctx, p) => {
-        const { pictureId: id } = await jsonBody(ctx, activeSchema);
-        const normalized = id.toLowerCase();
-        if (!PICTURE_ID.test(normalized)) throw fail('picture_not_found');
-        return json(200, await d.pictures.setActive(p, normalized));
-      }),
-    },
-    {
-      method: 'del', pattern: `${USER}/active`,
-      handler: owner(async (_ctx, p) => {
-        await d.pictures.clearActive(p);
-        return noContent();
-      }),
-    },
-  ];
 }

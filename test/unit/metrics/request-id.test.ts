@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { requestIdFrom } from '../../../src/http/router.js';
+import { requestIdFrom } from '../../../src/http/context.js';
 
 describe('request ids', () => {
   it.each(['abc', 'req-42.retry_1', 'A'.repeat(64), '0f8fad5b-d9cb-469f-a165-70867728950e'])('keeps the client\'s sane id %s', (id) => {

@@ -1,7 +1,12 @@
 import uWS from '@trufflesuite/uws-js-unofficial';
 import { z } from 'zod';
 import { fail } from '../domain/errors.js';
-import type { Ctx } from './router.js';
+import type { Ctx } from './context.js';
+
+/**
+ * What a route makes of the bytes read-body.ts read: a JSON document checked against a zod
+ * schema, or the image of an upload. Both answer 400/413/415 with the catalogue's codes.
+ */
 
 /** JSON bodies of the management API are small; anything larger is refused unread. */
 export const JSON_BODY_LIMIT = 16 * 1024;

@@ -1,10 +1,10 @@
-import type { BlobStore } from './blobs/port.js';
-import { FsBlobStore } from './blobs/fs/fs-blob-store.js';
-import { S3BlobStore } from './blobs/s3/s3-blob-store.js';
-import type { BlobsConfig, MetadataConfig } from './config/index.js';
-import { CassandraMetadataStore } from './metadata/cassandra/cassandra-metadata-store.js';
-import { SqliteMetadataStore } from './metadata/embedded/sqlite-metadata-store.js';
-import type { MetadataStore } from './metadata/port.js';
+import type { BlobStore } from '../blobs/port.js';
+import { FsBlobStore } from '../blobs/fs/fs-blob-store.js';
+import { S3BlobStore } from '../blobs/s3/s3-blob-store.js';
+import type { BlobsConfig, MetadataConfig } from '../config/index.js';
+import { CassandraMetadataStore } from '../metadata/cassandra/cassandra-metadata-store.js';
+import { SqliteMetadataStore } from '../metadata/embedded/sqlite-metadata-store.js';
+import type { MetadataStore } from '../metadata/port.js';
 
 /** Builds the metadata store the configuration names. */
 export async function openMetadataStore(config: MetadataConfig): Promise<MetadataStore> {
