@@ -10,6 +10,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/cluster/**/*.cluster.ts'],
+    // The nodes run dist/main.js: build it from src/ first.
+    globalSetup: ['test/support/build-dist.ts'],
     testTimeout: 120_000,
     hookTimeout: 180_000,
     pool: 'forks',

@@ -9,6 +9,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+    // Every server these suites start runs dist/main.js: build it from src/ first.
+    globalSetup: ['test/support/build-dist.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -8,5 +8,5 @@ if [[ ! -f .services/env ]]; then
 fi
 # shellcheck disable=SC1091
 source .services/env
-npm run build --silent
+# vitest.integration.config.ts builds dist/ (test/support/build-dist.ts) before the servers start.
 exec npx vitest run --config vitest.integration.config.ts "$@"

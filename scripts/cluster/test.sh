@@ -13,5 +13,5 @@ if ! command -v nginx >/dev/null; then
 fi
 # shellcheck disable=SC1091
 source .services/env
-npm run build --silent
+# vitest.cluster.config.ts builds dist/ (test/support/build-dist.ts) before the nodes start.
 exec npx vitest run --config vitest.cluster.config.ts "$@"

@@ -82,17 +82,28 @@ export class TestCluster {
   }
 
   /**
-   * SIGKILLs node n; resolves once it is gone, with when the signal went out and when the
-   * process was seen gone (its sockets close during that time). Sent from here rather than by
+   * SIGKILLs node n; resolves once its port refuses connections, with when the signal went out
+   * (`signalAt`) and when the port was first seen refusing (`goneAt`). Between the two the node
+   * runs no code, yet its listening socket stays open until the last of its threads has exited
+   * (its main thread may already show as a zombie), and the kernel completes handshakes there:
+   * a request that nginx connects and sends then is reset unread, which nginx cannot tell from a
+   * request the node had read, so a POST gets 502. From `goneAt` on every connection is refused and nginx
+   * passes even a POST to the next node. So a request is in flight at the kill when it started
+   * before `goneAt` and ended after `signalAt`. The signal is sent from here rather than by
    * `node.sh kill`, whose start-up on a busy machine would blur those instants.
    */
   async kill(n: number): Promise<{ signalAt: number; goneAt: number }> {
     const pid = Number(await readFile(path.join(this.stateDir, `node-${n}`, 'pid'), 'utf8'));
     const signalAt = Date.now();
     process.kill(pid, 'SIGKILL');
+    // Probed back to back: goneAt is late by at most one loopback connection attempt.
+    while (!(await refuses(this.nodePort(n)))) {
+      if (Date.now() - signalAt > 10_000) throw new Error(`node ${n} (pid ${pid}) still accepts connections 10 s after SIGKILL`);
+    }
+    const goneAt = Date.now();
     while (alive(pid)) await new Promise((r) => setTimeout(r, 5));
     this.transcript.push(`SIGKILL node ${n} (pid ${pid})`);
-    return { signalAt, goneAt: Date.now() };
+    return { signalAt, goneAt };
   }
   start(n: number): Promise<string> { return this.script('node.sh', 'start', String(n)); }
   /** scale.sh remove: out of nginx's list, reload, then SIGTERM (the node drains). */
@@ -145,6 +156,15 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Whether a connection to the port on loopback is refused (nothing listens there). */
+function refuses(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => { socket.destroy(); resolve(false); });
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
 }
 
 function portInUse(port: number): Promise<boolean> {

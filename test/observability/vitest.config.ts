@@ -10,6 +10,8 @@ export default defineConfig({
   test: {
     root: fileURLToPath(new URL('../..', import.meta.url)),
     include: ['test/observability/**/*.obs.ts'],
+    // The server it scrapes runs dist/main.js: build it from src/ first.
+    globalSetup: ['test/support/build-dist.ts'],
     testTimeout: 30_000,
     hookTimeout: 180_000,
     pool: 'forks',

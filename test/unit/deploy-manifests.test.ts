@@ -331,6 +331,17 @@ describe('docker compose (deploy/compose)', () => {
     expect(mounts(services.nginx!)).toContainEqual({ src: `${COMPOSE}nginx.conf`, dst: '/etc/nginx/nginx.conf' });
   });
 
+  it('sends the management API over new connections and never resends a POST nginx sent, like deploy/local', () => {
+    // A POST written on a kept-alive connection to a node that has just died counts as sent and
+    // gets a 502; on a new connection the dead node refuses and nginx passes it to the next node.
+    for (const conf of [stripComments(composeNginx), stripComments(text('deploy/local/nginx.conf.template'))]) {
+      const api = /location\s+\/api\/\s*\{\s*proxy_pass\s+http:\/\/(\w+);/.exec(conf)?.[1];
+      expect(api).toBeDefined();
+      expect(new RegExp(`upstream\\s+${api}\\s*\\{([^}]*)\\}`).exec(conf)![1]).not.toMatch(/\bkeepalive\b/);
+      expect(conf).not.toMatch(/non_idempotent/);
+    }
+  });
+
   it('has Prometheus scrape every node\'s metrics port with OnePic\'s rules, and Grafana load the dashboards', () => {
     const prometheus = mounts(services.prometheus!);
     const configMount = prometheus.find((m: Obj) => m.dst.endsWith('/prometheus.yml'))!;
