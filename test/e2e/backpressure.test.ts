@@ -1,8 +1,9 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noisyJpeg } from '../fixtures/images.js';
-import { closeInspectors } from './inspect.js';
-import { register, type RunningServer, startServer, upload } from './server.js';
+import { register, upload } from '../support/http.js';
+import { type RunningServer, startServer } from '../support/server.js';
+import { closeInspectors } from '../support/inspect.js';
 
 /**
  * A large response to a client that stops reading goes out under backpressure (onWritable).

@@ -1,9 +1,10 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BLUE, GREEN, RED, near, opaquePng, phoneJpeg, pixelAt, webp } from '../fixtures/images.js';
-import { api, expectError, expectPicture, getImage } from './helpers.js';
-import { closeInspectors, countRows, pictureRows, readMaster, userBlobs } from './inspect.js';
-import { register, removeDataDir, startServer, upload, type RunningServer } from './server.js';
+import { expectError, expectPicture } from '../support/assertions.js';
+import { api, getImage, register, upload } from '../support/http.js';
+import { removeDataDir, type RunningServer, startServer } from '../support/server.js';
+import { closeInspectors, countRows, pictureRows, readMaster, userBlobs } from '../support/inspect.js';
 
 /**
  * The management API, route by route, with the bodies the contract fixes. The server runs with

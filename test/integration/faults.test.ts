@@ -3,7 +3,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { phoneJpeg } from '../fixtures/images.js';
-import { eventually, register, type RunningServer, startServer, upload } from '../e2e/server.js';
+import { register, upload } from '../support/http.js';
+import { type RunningServer, startServer } from '../support/server.js';
+import { eventually } from '../support/timing.js';
 
 /**
  * What users see when a production store stops, and that OnePic recovers by itself when it

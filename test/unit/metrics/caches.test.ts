@@ -3,7 +3,7 @@ import { ActiveCache } from '../../../src/cache/active-cache.js';
 import { RenditionCache, toRendition } from '../../../src/cache/rendition-cache.js';
 import type { ActiveLookup, MetadataStore } from '../../../src/metadata/port.js';
 import { Metrics } from '../../../src/metrics/metrics.js';
-import { seriesValue } from './read-metric.js';
+import { seriesValue } from '../../support/metrics.js';
 
 const store = { getActive: async (): Promise<ActiveLookup> => ({ kind: 'no_active', uid: 'u1' }) } as unknown as MetadataStore;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
