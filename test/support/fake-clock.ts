@@ -1,0 +1,17 @@
+import { vi } from 'vitest';
+
+/**
+ * Fake timers that lru-cache's TTLs follow too. lru-cache reads `performance.now()` from the
+ * object it captured at import, which vi.useFakeTimers replaces rather than patches; so the
+ * real object's `now` is made to follow the fake `Date`. Move time with vi.advanceTimersByTime
+ * (which also fires lru-cache's own timer that forgets its cached "now"); undo with useRealClock.
+ */
+export function useFakeClock(): void {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'Date'] });
+  vi.spyOn(performance, 'now').mockImplementation(() => Date.now());
+}
+
+export function useRealClock(): void {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+}
