@@ -8,6 +8,7 @@ import { api, getImage, rawRequest, register, upload } from '../support/http.js'
 import { metricValue } from '../support/metrics.js';
 import { removeDataDir, type RunningServer, startServer, tempDataDir } from '../support/server.js';
 import { closeInspectors, countRows, userBlobs } from '../support/inspect.js';
+import { eventually } from '../support/timing.js';
 
 /**
  * The process as an orchestrator drives it: start-up refuses bad configuration, SIGTERM
@@ -63,18 +64,12 @@ describe('SIGTERM', () => {
     const { req, response } = startUpload(server.base, 'inflight', token, bytes);
     req.write(bytes.subarray(0, 4096));
     // Wait until the server is handling it (the /metrics request itself is the other one in flight).
-    for (let i = 0; i < 200 && !((await metricValue(server.base, 'onepic_http_requests_in_flight')) >= 2); i++) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await eventually(async () => (await metricValue(server.base, 'onepic_http_requests_in_flight')) >= 2, 10_000);
     expect(await metricValue(server.base, 'onepic_http_requests_in_flight')).toBeGreaterThanOrEqual(2);
 
     const exited = server.stop();
     // Draining: new connections are refused while the upload goes on.
-    let refused = false;
-    for (let i = 0; i < 100 && !refused; i++) {
-      refused = await rawRequest(server.base, { path: '/healthz' }).then(() => false, () => true);
-      if (!refused) await new Promise((r) => setTimeout(r, 10));
-    }
+    const refused = await eventually(() => rawRequest(server.base, { path: '/healthz' }).then(() => false, () => true), 5_000);
     expect(refused).toBe(true);
 
     req.end(bytes.subarray(4096));

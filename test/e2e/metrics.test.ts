@@ -6,7 +6,7 @@ import { ON_SERVICES } from '../support/backends.js';
 import { api, register, upload } from '../support/http.js';
 import { parseExposition, type Sample } from '../support/metrics.js';
 import { removeDataDir, type RunningServer, startServer } from '../support/server.js';
-import { eventually } from '../support/timing.js';
+import { eventually, sleep } from '../support/timing.js';
 
 /**
  * What an SRE's Prometheus scrapes and what lands in the logs, after a little of every kind of
@@ -61,7 +61,7 @@ beforeAll(async () => {
   for (let i = 0; i < 3; i++) expect(record(await fetch(`${base}/${USERS[0]}?s=64`), '/:name').status).toBe(200);
   expect((await fetch(`${base}/i/${pictureKey}`)).status).toBe(200);
   for (const name of [USERS[1], USERS[2], 'metricsnobody']) await fetch(`${base}/${name}?d=identicon`);
-  await new Promise((r) => setTimeout(r, 400));
+  await sleep(400);
   await fetch(`${base}/metricsnobody?d=identicon`); // still held (the last name read), now expired
 
   expect(record(await fetch(`${base}/a/b/c`), '/*').status).toBe(404);

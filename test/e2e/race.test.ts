@@ -4,20 +4,25 @@ import { distinctJpeg } from '../fixtures/distinct-jpeg.js';
 import { api, getImage, register, upload } from '../support/http.js';
 import { removeDataDir, type RunningServer, startServer } from '../support/server.js';
 import { closeInspectors, masterExists, readStoredState } from '../support/inspect.js';
+import { sleep } from '../support/timing.js';
 
 /**
  * Many clients change one user's pictures at once: uploads (several of identical bytes, which
  * share one content-addressed master), activations, deletions and reads. Every answer must be one
  * the contract allows, and afterwards the metadata, the blob store and what `/{username}` serves
- * must agree. The sweeper runs every second meanwhile, with a grace of 2 s: longer than any
- * upload here takes, as the grace must be, and short enough that deletes and sweeps collect
- * masters during the storm instead of leaving them all alone.
+ * must agree. The sweeper runs several times a second meanwhile, with a grace (GRACE_MS) longer
+ * than the step it guards (an upload's blob put to its metadata insert), as the grace must be, and
+ * short enough that deletes and sweeps collect masters during the storm instead of leaving them
+ * all alone.
  */
 
 const USER = 'racer';
 const LOOPS = 24;
 const OPERATIONS = 360;
 const STORM_DEADLINE_MS = 40_000;
+const GRACE_MS = 750;
+/** Until every master written before it is older than the grace: age is only measured in time. */
+const pastTheGrace = () => sleep(GRACE_MS + 250);
 
 interface Picture { id: string; url: string; width: number; active: boolean }
 
@@ -43,7 +48,7 @@ async function expectServes(picture: Picture, context: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  server = await startServer({ env: { ONEPIC_SWEEP_INTERVAL_SECONDS: '1', ONEPIC_SWEEP_GRACE_SECONDS: '2' } });
+  server = await startServer({ env: { ONEPIC_SWEEP_INTERVAL_SECONDS: '0.25', ONEPIC_SWEEP_GRACE_SECONDS: String(GRACE_MS / 1000) } });
   token = await register(server.base, USER);
   fixtures = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((seed) => distinctJpeg(seed)));
 });
@@ -74,7 +79,7 @@ describe('concurrent changes to one user', () => {
     expect(before.pictures).toHaveLength(seeds.length);
     expect(new Set(before.pictures.map((p) => p.hash)).size).toBe(8);
     // Let the masters age past the grace, so deletes and sweeps may collect them during the storm.
-    await new Promise((r) => setTimeout(r, 2500));
+    await pastTheGrace();
 
     const violations: string[] = [];
     const counts = new Map<string, number>();
@@ -193,7 +198,7 @@ describe('concurrent changes to one user', () => {
         expect(res.status).toBe(201);
         return ((await res.json()) as Picture).id;
       }));
-      await new Promise((r) => setTimeout(r, 2200));
+      await pastTheGrace();
       const again = await Promise.all(bodies.map(async (b, i) => {
         const [deleted, uploaded] = await Promise.all([
           fetch(`${server.base}/api/v1/users/${user}/pictures/${first[i]}`, { method: 'DELETE', headers }),
@@ -232,7 +237,7 @@ describe('concurrent changes to one user', () => {
       const delay = (round * 7) % 24;
       const [uploaded, switched] = await Promise.all([
         upload(server.base, user, userToken, fixtures[round % 6]!, '?active=true'),
-        new Promise((r) => setTimeout(r, delay)).then(() => put(target.id)),
+        sleep(delay).then(() => put(target.id)),
       ]);
       expect(uploaded.status).toBe(201);
       expect(switched.status).toBe(200);
