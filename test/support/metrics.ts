@@ -7,7 +7,7 @@ import type { Metrics } from '../../src/metrics/metrics.js';
  */
 
 export interface Sample { name: string; labels: Record<string, string>; value: number }
-export interface Exposition { samples: Sample[]; types: Map<string, string> }
+interface Exposition { samples: Sample[]; types: Map<string, string> }
 
 // prom-client writes NaN as `Nan` (an idle event-loop gauge); Prometheus reads both.
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (-?(?:[0-9.]+(?:e[+-]?[0-9]+)?|\+Inf|-Inf|NaN|Nan))$/;
@@ -43,7 +43,7 @@ export function parseExposition(text: string): Exposition {
 const hasLabels = (s: Sample, labels: Record<string, string>) => Object.entries(labels).every(([k, v]) => s.labels[k] === v);
 
 /** The one series of `name` with exactly these labels (a bucket's `le` aside); 0 when absent. */
-export function valueIn(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+function valueIn(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
   const wanted = Object.keys(labels).length;
   const match = samples.find((s) => s.name === name && hasLabels(s, labels)
     && Object.keys(s.labels).filter((k) => k !== 'le').length === wanted);
@@ -55,14 +55,9 @@ export function sumIn(samples: Sample[], name: string, labels: Record<string, st
   return samples.filter((s) => s.name === name && hasLabels(s, labels)).reduce((sum, s) => sum + s.value, 0);
 }
 
-/** The raw /metrics text of a running server. */
-export async function scrapeText(base: string): Promise<string> {
-  return (await fetch(`${base}/metrics`)).text();
-}
-
 /** The samples of a running server's /metrics. */
 export async function scrape(base: string): Promise<Sample[]> {
-  return parseExposition(await scrapeText(base)).samples;
+  return parseExposition(await (await fetch(`${base}/metrics`)).text()).samples;
 }
 
 /** One series of a running server's /metrics (see valueIn); 0 when absent. */
