@@ -7,6 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import cassandra from 'cassandra-driver';
 import { scrape, sumIn } from '../support/metrics.js';
+import { sleep } from '../support/timing.js';
 
 /**
  * The local cluster of `npm run cluster:up` (scripts/cluster/*.sh, deploy/local), driven from a
@@ -91,7 +92,7 @@ export class TestCluster {
     const pid = Number(await readFile(path.join(this.stateDir, `node-${n}`, 'pid'), 'utf8'));
     const signalAt = Date.now();
     process.kill(pid, 'SIGKILL');
-    while (alive(pid)) await new Promise((r) => setTimeout(r, 5));
+    while (alive(pid)) await sleep(5);
     this.transcript.push(`SIGKILL node ${n} (pid ${pid})`);
     return { signalAt, goneAt: Date.now() };
   }

@@ -1,4 +1,4 @@
-import { vi } from 'vitest';
+import { type MockInstance, vi } from 'vitest';
 
 /**
  * Fake timers that lru-cache's TTLs follow too. lru-cache reads `performance.now()` from the
@@ -6,12 +6,16 @@ import { vi } from 'vitest';
  * real object's `now` is made to follow the fake `Date`. Move time with vi.advanceTimersByTime
  * (which also fires lru-cache's own timer that forgets its cached "now"); undo with useRealClock.
  */
+
+let now: MockInstance<() => number> | undefined;
+
 export function useFakeClock(): void {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'Date'] });
-  vi.spyOn(performance, 'now').mockImplementation(() => Date.now());
+  now = vi.spyOn(performance, 'now').mockImplementation(() => Date.now());
 }
 
 export function useRealClock(): void {
   vi.useRealTimers();
-  vi.restoreAllMocks();
+  now?.mockRestore();
+  now = undefined;
 }
