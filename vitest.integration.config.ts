@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 /**
  * The integration run (`npm run test:integration`): the port contract suites against real
  * Cassandra and S3 (test/integration), and the whole end-to-end suite with every server it
- * starts backed by them (ONEPIC_E2E_BACKENDS=services, see test/e2e/backends.ts). The services
+ * starts backed by them (ONEPIC_E2E_BACKENDS=services, see test/support/backends.ts). The services
  * come from `npm run services:up`; without them these suites fail, they do not skip.
  */
 export default defineConfig({

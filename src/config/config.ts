@@ -10,6 +10,10 @@ import { z } from 'zod';
 const int = (min: number, max: number) =>
   z.string().trim().regex(/^-?\d+$/, `expected a whole number from ${min} to ${max}`)
     .transform(Number).pipe(z.number().int().min(min, `expected at least ${min}`).max(max, `expected at most ${max}`));
+// Seconds to the millisecond (`0.25`), for the few settings tests need finer than whole seconds.
+const seconds = (min: number, max: number) =>
+  z.string().trim().regex(/^\d+(\.\d{1,3})?$/, `expected seconds from ${min} to ${max}, to at most 3 decimals`)
+    .transform(Number).pipe(z.number().min(min, `expected at least ${min}`).max(max, `expected at most ${max}`));
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const list = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
 const url = z.string().url('expected an absolute http(s) URL').refine((u) => /^https?:\/\//.test(u), 'expected http or https');
@@ -59,8 +63,8 @@ const schema = {
   ONEPIC_LOGIN_WINDOW_SECONDS: [int(1, 86_400), '900'],
   ONEPIC_TRUST_PROXY: [bool, 'false'],
 
-  ONEPIC_SWEEP_INTERVAL_SECONDS: [int(0, 604_800), '3600'],
-  ONEPIC_SWEEP_GRACE_SECONDS: [int(0, 604_800), '3600'],
+  ONEPIC_SWEEP_INTERVAL_SECONDS: [seconds(0, 604_800), '3600'],
+  ONEPIC_SWEEP_GRACE_SECONDS: [seconds(0, 604_800), '3600'],
   ONEPIC_METRICS_PORT: [int(0, 65535), '0'],
   ONEPIC_LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'],
   ONEPIC_SHUTDOWN_TIMEOUT_SECONDS: [int(1, 3600), '30'],

@@ -104,6 +104,6 @@ function toConfig(e: Env): Config {
       failuresPerAccount: e.ONEPIC_LOGIN_FAILURES_PER_ACCOUNT, failuresPerIp: e.ONEPIC_LOGIN_FAILURES_PER_IP,
       trustProxy: e.ONEPIC_TRUST_PROXY,
     },
-    sweeper: { intervalMs: e.ONEPIC_SWEEP_INTERVAL_SECONDS * 1000, graceMs: e.ONEPIC_SWEEP_GRACE_SECONDS * 1000 },
+    sweeper: { intervalMs: Math.round(e.ONEPIC_SWEEP_INTERVAL_SECONDS * 1000), graceMs: Math.round(e.ONEPIC_SWEEP_GRACE_SECONDS * 1000) },
   };
 }

@@ -6,6 +6,8 @@ import { connect } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import cassandra from 'cassandra-driver';
+import { scrape, sumIn } from '../support/metrics.js';
+import { sleep } from '../support/timing.js';
 
 /**
  * The local cluster of `npm run cluster:up` (scripts/cluster/*.sh, deploy/local), driven from a
@@ -101,7 +103,7 @@ export class TestCluster {
       if (Date.now() - signalAt > 10_000) throw new Error(`node ${n} (pid ${pid}) still accepts connections 10 s after SIGKILL`);
     }
     const goneAt = Date.now();
-    while (alive(pid)) await new Promise((r) => setTimeout(r, 5));
+    while (alive(pid)) await sleep(5);
     this.transcript.push(`SIGKILL node ${n} (pid ${pid})`);
     return { signalAt, goneAt };
   }
@@ -186,10 +188,5 @@ async function freePortRun(from: number, count: number): Promise<number> {
 
 /** The sum of onepic_http_requests_total over the avatar route (`/:name`) on one node. */
 export async function avatarRequests(nodeBase: string): Promise<number> {
-  const text = await (await fetch(`${nodeBase}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('onepic_http_requests_total{') && line.includes('route="/:name"')) sum += Number(line.split(' ').pop());
-  }
-  return sum;
+  return sumIn(await scrape(nodeBase), 'onepic_http_requests_total', { route: '/:name' });
 }

@@ -1,4 +1,6 @@
-import { distinctJpeg, upload } from '../e2e/server.js';
+import { distinctJpeg } from '../fixtures/distinct-jpeg.js';
+import { upload } from '../support/http.js';
+import { sleep } from '../support/timing.js';
 
 /**
  * Steady traffic through nginx while a test breaks things: readers fetch random users' avatars,
@@ -35,7 +37,6 @@ export interface LoadOptions {
   imageSide: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Load {
   readonly outcomes: Outcome[] = [];

@@ -3,8 +3,6 @@ import type { TestCluster } from './cluster.js';
 
 /** Small probes of a running cluster that the cases share. */
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Runs `work` over `items` with at most `limit` at a time. */
 export async function inBatches<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);

@@ -5,10 +5,13 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { meanDifference } from '../fixtures/images.js';
-import { distinctJpeg, eventually, metricValue, register, upload } from '../e2e/server.js';
+import { distinctJpeg } from '../fixtures/distinct-jpeg.js';
+import { register, upload } from '../support/http.js';
+import { metricValue } from '../support/metrics.js';
+import { eventually, sleep } from '../support/timing.js';
 import { avatarRequests, TestCluster } from './cluster.js';
 import { errorRatio, failed, Load, type LoadUser, type Outcome, type Picture } from './load.js';
-import { api, ColourProbe, inBatches, routing, sleep } from './probes.js';
+import { api, ColourProbe, inBatches, routing } from './probes.js';
 
 /**
  * Three OnePic nodes behind nginx (consistent hash of the username) on the real Cassandra and

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BlobInfo, BlobStore } from '../../src/blobs/port.js';
+import { collect } from '../support/stores.js';
+import { sleep } from '../support/timing.js';
 
 export type BlobStoreFactory = () => Promise<{ store: BlobStore; cleanup: () => Promise<void> }>;
 
@@ -124,10 +125,4 @@ export function describeBlobStoreContract(name: string, factory: BlobStoreFactor
       });
     });
   });
-}
-
-async function collect(items: AsyncIterable<BlobInfo>): Promise<BlobInfo[]> {
-  const out: BlobInfo[] = [];
-  for await (const item of items) out.push(item);
-  return out;
 }

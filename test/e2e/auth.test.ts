@@ -2,9 +2,10 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES, type RouteDecl, type RouteName } from '../../src/http/routes/index.js';
 import { RED } from '../fixtures/images.js';
-import { api, expectError, getImage } from './helpers.js';
-import { closeInspectors, countRows } from './inspect.js';
-import { register, removeDataDir, startServer, upload, type RunningServer } from './server.js';
+import { expectError } from '../support/assertions.js';
+import { api, getImage, register, upload } from '../support/http.js';
+import { removeDataDir, type RunningServer, startServer } from '../support/server.js';
+import { closeInspectors, countRows } from '../support/inspect.js';
 
 /**
  * Who may do what: every owner route refuses a missing, malformed, unknown or revoked token

@@ -1,8 +1,10 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noisyJpeg } from '../fixtures/images.js';
-import { closeInspectors } from './inspect.js';
-import { register, type RunningServer, startServer, upload } from './server.js';
+import { register, upload } from '../support/http.js';
+import { metricValue } from '../support/metrics.js';
+import { type RunningServer, startServer } from '../support/server.js';
+import { closeInspectors } from '../support/inspect.js';
 
 /**
  * A large response to a client that stops reading goes out under backpressure (onWritable).
@@ -39,9 +41,8 @@ describe('a client that stops reading a large response and goes away', () => {
     });
     expect(received).toBeGreaterThan(0);
 
-    const metrics = await (await fetch(`${server.base}/metrics`)).text();
     // Only the /metrics request itself is in flight.
-    expect(metrics).toMatch(/^onepic_http_requests_in_flight 1$/m);
+    expect(await metricValue(server.base, 'onepic_http_requests_in_flight')).toBe(1);
     expect(await server.stop()).toBe(0);
   });
 });

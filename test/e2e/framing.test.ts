@@ -1,7 +1,8 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { register, type RunningServer, startServer } from './server.js';
+import { register } from '../support/http.js';
+import { type RunningServer, startServer } from '../support/server.js';
 
 const tinyPng = () => sharp({ create: { width: 40, height: 40, channels: 3, background: '#3a7' } }).png().toBuffer();
 

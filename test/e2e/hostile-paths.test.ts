@@ -2,10 +2,12 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { phoneJpeg } from '../fixtures/images.js';
-import { ON_SERVICES } from './backends.js';
-import { api, expectError, listFiles, rawRequest, type RawResponse } from './helpers.js';
-import { allBlobKeys, closeInspectors } from './inspect.js';
-import { register, removeDataDir, startServer, upload, type RunningServer } from './server.js';
+import { expectError } from '../support/assertions.js';
+import { ON_SERVICES } from '../support/backends.js';
+import { api, rawRequest, type RawResponse, register, upload } from '../support/http.js';
+import { removeDataDir, type RunningServer, startServer } from '../support/server.js';
+import { allBlobKeys, closeInspectors } from '../support/inspect.js';
+import { listFiles } from '../support/stores.js';
 
 /**
  * Paths an attacker or a broken client sends, byte for byte as written (node:http does not

@@ -4,9 +4,11 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BLUE, GREEN, RED, near, phoneJpeg, pixelAt } from '../fixtures/images.js';
-import { api, getImage, rawRequest } from './helpers.js';
-import { closeInspectors, countRows, userBlobs } from './inspect.js';
-import { register, removeDataDir, startServer, tempDataDir, upload, type RunningServer } from './server.js';
+import { api, getImage, rawRequest, register, upload } from '../support/http.js';
+import { metricValue } from '../support/metrics.js';
+import { removeDataDir, type RunningServer, startServer, tempDataDir } from '../support/server.js';
+import { closeInspectors, countRows, userBlobs } from '../support/inspect.js';
+import { eventually } from '../support/timing.js';
 
 /**
  * The process as an orchestrator drives it: start-up refuses bad configuration, SIGTERM
@@ -26,13 +28,6 @@ async function started(opts: Parameters<typeof startServer>[0] = {}): Promise<Ru
   const server = await startServer(opts);
   if (!dirs.includes(server.dataDir)) dirs.push(server.dataDir);
   return server;
-}
-
-/** The value of an unlabelled gauge in the server's /metrics. */
-async function gauge(base: string, name: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(' ')[1]) : NaN;
 }
 
 /** Starts an upload on a fresh connection; returns a handle to write the rest and the response. */
@@ -69,18 +64,12 @@ describe('SIGTERM', () => {
     const { req, response } = startUpload(server.base, 'inflight', token, bytes);
     req.write(bytes.subarray(0, 4096));
     // Wait until the server is handling it (the /metrics request itself is the other one in flight).
-    for (let i = 0; i < 200 && !((await gauge(server.base, 'onepic_http_requests_in_flight')) >= 2); i++) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    expect(await gauge(server.base, 'onepic_http_requests_in_flight')).toBeGreaterThanOrEqual(2);
+    await eventually(async () => (await metricValue(server.base, 'onepic_http_requests_in_flight')) >= 2, 10_000);
+    expect(await metricValue(server.base, 'onepic_http_requests_in_flight')).toBeGreaterThanOrEqual(2);
 
     const exited = server.stop();
     // Draining: new connections are refused while the upload goes on.
-    let refused = false;
-    for (let i = 0; i < 100 && !refused; i++) {
-      refused = await rawRequest(server.base, { path: '/healthz' }).then(() => false, () => true);
-      if (!refused) await new Promise((r) => setTimeout(r, 10));
-    }
+    const refused = await eventually(() => rawRequest(server.base, { path: '/healthz' }).then(() => false, () => true), 5_000);
     expect(refused).toBe(true);
 
     req.end(bytes.subarray(4096));

@@ -1,9 +1,11 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BLUE, GREEN, RED, near, opaquePng, phoneJpeg, pixelAt, webp } from '../fixtures/images.js';
-import { api, expectError, expectPicture, getImage } from './helpers.js';
-import { closeInspectors, countRows, pictureRows, readMaster, userBlobs } from './inspect.js';
-import { register, removeDataDir, startServer, upload, type RunningServer } from './server.js';
+import { expectError, expectPicture } from '../support/assertions.js';
+import { api, getImage, register, upload } from '../support/http.js';
+import { removeDataDir, type RunningServer, startServer } from '../support/server.js';
+import { closeInspectors, countRows, pictureRows, readMaster, userBlobs } from '../support/inspect.js';
+import { sleep } from '../support/timing.js';
 
 /**
  * The management API, route by route, with the bodies the contract fixes. The server runs with
@@ -362,7 +364,7 @@ describe('DELETE /api/v1/users/{username}', () => {
     const hash = (await pictureRows(server.dataDir, 'racer'))[0]!.hash;
     // A large AVIF takes a while to encode: the delete lands while it renders.
     const slow = getImage(`${base}/racer.avif?s=2048`);
-    await new Promise((r) => setTimeout(r, 30));
+    await sleep(30);
     expect((await remove(token, picture.id)).status).toBe(204);
     await slow;
     expect((await getImage(`${base}/i/racer.${hash}.2048.avif`)).status).toBe(404);

@@ -1,9 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { garbageWithJpegMagic } from '../fixtures/images.js';
-import { ON_SERVICES } from './backends.js';
-import { api } from './helpers.js';
-import { distinctJpeg, eventually, register, removeDataDir, startServer, upload, type RunningServer } from './server.js';
+import { distinctJpeg } from '../fixtures/distinct-jpeg.js';
+import { ON_SERVICES } from '../support/backends.js';
+import { api, register, upload } from '../support/http.js';
+import { parseExposition, type Sample } from '../support/metrics.js';
+import { removeDataDir, type RunningServer, startServer } from '../support/server.js';
+import { eventually, sleep } from '../support/timing.js';
 
 /**
  * What an SRE's Prometheus scrapes and what lands in the logs, after a little of every kind of
@@ -58,7 +61,7 @@ beforeAll(async () => {
   for (let i = 0; i < 3; i++) expect(record(await fetch(`${base}/${USERS[0]}?s=64`), '/:name').status).toBe(200);
   expect((await fetch(`${base}/i/${pictureKey}`)).status).toBe(200);
   for (const name of [USERS[1], USERS[2], 'metricsnobody']) await fetch(`${base}/${name}?d=identicon`);
-  await new Promise((r) => setTimeout(r, 400));
+  await sleep(400);
   await fetch(`${base}/metricsnobody?d=identicon`); // still held (the last name read), now expired
 
   expect(record(await fetch(`${base}/a/b/c`), '/*').status).toBe(404);
@@ -72,37 +75,6 @@ afterAll(async () => {
     await removeDataDir(server.dataDir);
   }
 });
-
-interface Sample { name: string; labels: Record<string, string>; value: number }
-
-/** Parses the text exposition; throws on a line that is not `# ...`, blank, or `name{labels} value`. */
-function parseExposition(text: string): { samples: Sample[]; types: Map<string, string> } {
-  const samples: Sample[] = [];
-  const types = new Map<string, string>();
-  const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (-?(?:[0-9.]+(?:e[+-]?[0-9]+)?|\+Inf|-Inf|NaN))$/;
-  const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(?:,|$)/y;
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    if (line.startsWith('#')) {
-      const type = /^# TYPE (\S+) (counter|gauge|histogram|summary|untyped)$/.exec(line);
-      if (type) types.set(type[1]!, type[2]!);
-      else expect(line, 'a comment is HELP or TYPE').toMatch(/^# HELP \S+ /);
-      continue;
-    }
-    const m = LINE.exec(line);
-    if (!m) throw new Error(`not a sample line: ${JSON.stringify(line)}`);
-    const labels: Record<string, string> = {};
-    const body = m[2] ?? '';
-    LABEL.lastIndex = 0;
-    while (LABEL.lastIndex < body.length) {
-      const l = LABEL.exec(body);
-      if (!l) throw new Error(`bad labels in ${JSON.stringify(line)}`);
-      labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-    }
-    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return { samples, types };
-}
 
 describe('GET /metrics after traffic', () => {
   const metadataBackend = ON_SERVICES ? 'cassandra' : 'embedded';

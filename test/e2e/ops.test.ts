@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, expectError, rawRequest } from './helpers.js';
-import { freePort, register, removeDataDir, startServer, type RunningServer } from './server.js';
+import { expectError } from '../support/assertions.js';
+import { api, rawRequest, register } from '../support/http.js';
+import { freePort, removeDataDir, type RunningServer, startServer } from '../support/server.js';
 
 /** What operators and their tools see: health, readiness, metrics, and JSON for unknown routes and methods. */
 

@@ -1,23 +1,28 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { meanDifference } from '../fixtures/images.js';
-import {
-  distinctJpeg, register, removeDataDir, startServer, upload, type RunningServer,
-} from './server.js';
-import { closeInspectors, masterExists, readStoredState } from './inspect.js';
+import { distinctJpeg } from '../fixtures/distinct-jpeg.js';
+import { api, getImage, register, upload } from '../support/http.js';
+import { removeDataDir, type RunningServer, startServer } from '../support/server.js';
+import { closeInspectors, masterExists, readStoredState } from '../support/inspect.js';
+import { sleep } from '../support/timing.js';
 
 /**
  * Many clients change one user's pictures at once: uploads (several of identical bytes, which
  * share one content-addressed master), activations, deletions and reads. Every answer must be one
  * the contract allows, and afterwards the metadata, the blob store and what `/{username}` serves
- * must agree. The sweeper runs every second meanwhile, with a grace of 2 s: longer than any
- * upload here takes, as the grace must be, and short enough that deletes and sweeps collect
- * masters during the storm instead of leaving them all alone.
+ * must agree. The sweeper runs several times a second meanwhile, with a grace (GRACE_MS) longer
+ * than the step it guards (an upload's blob put to its metadata insert), as the grace must be, and
+ * short enough that deletes and sweeps collect masters during the storm instead of leaving them
+ * all alone.
  */
 
 const USER = 'racer';
 const LOOPS = 24;
 const OPERATIONS = 360;
 const STORM_DEADLINE_MS = 40_000;
+const GRACE_MS = 750;
+/** Until every master written before it is older than the grace: age is only measured in time. */
+const pastTheGrace = () => sleep(GRACE_MS + 250);
 
 interface Picture { id: string; url: string; width: number; active: boolean }
 
@@ -25,21 +30,8 @@ let server: RunningServer;
 let token: string;
 let fixtures: Buffer[];
 
-const authed = (extra: Record<string, string> = {}) => ({ Authorization: `Bearer ${token}`, ...extra });
-
-async function json(method: string, pathname: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${server.base}${pathname}`, {
-    method, headers: authed(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
-
-async function image(pathname: string): Promise<{ status: number; etag: string | null; type: string | null; bytes: Buffer }> {
-  const res = await fetch(`${server.base}${pathname}`);
-  return { status: res.status, etag: res.headers.get('etag'), type: res.headers.get('content-type'), bytes: Buffer.from(await res.arrayBuffer()) };
-}
+const json = (method: string, pathname: string, body?: unknown) => api(server.base, method, pathname, { token, body });
+const image = (pathname: string) => getImage(`${server.base}${pathname}`);
 
 const outcome = (r: { status: number; body: any }) => ({ status: r.status, code: r.body?.error?.code as string | undefined });
 
@@ -51,12 +43,12 @@ async function expectServes(picture: Picture, context: string): Promise<void> {
   const expected = await image(picture.url);
   expect(expected.status, `${context}: ${picture.url}`).toBe(200);
   expect(served.status, `${context}: /${USER} should serve ${picture.id}`).toBe(200);
-  expect(served.etag, `${context}: ETag of /${USER} against ${picture.url}`).toBe(expected.etag);
+  expect(served.headers.get('etag'), `${context}: ETag of /${USER} against ${picture.url}`).toBe(expected.headers.get('etag'));
   expect(await meanDifference(served.bytes, expected.bytes), context).toBeLessThan(3);
 }
 
 beforeAll(async () => {
-  server = await startServer({ env: { ONEPIC_SWEEP_INTERVAL_SECONDS: '1', ONEPIC_SWEEP_GRACE_SECONDS: '2' } });
+  server = await startServer({ env: { ONEPIC_SWEEP_INTERVAL_SECONDS: '0.25', ONEPIC_SWEEP_GRACE_SECONDS: String(GRACE_MS / 1000) } });
   token = await register(server.base, USER);
   fixtures = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((seed) => distinctJpeg(seed)));
 });
@@ -87,7 +79,7 @@ describe('concurrent changes to one user', () => {
     expect(before.pictures).toHaveLength(seeds.length);
     expect(new Set(before.pictures.map((p) => p.hash)).size).toBe(8);
     // Let the masters age past the grace, so deletes and sweeps may collect them during the storm.
-    await new Promise((r) => setTimeout(r, 2500));
+    await pastTheGrace();
 
     const violations: string[] = [];
     const counts = new Map<string, number>();
@@ -125,8 +117,8 @@ describe('concurrent changes to one user', () => {
         op = 'get avatar';
         const res = await image(`/${USER}.jpg?s=${pick([32, 48, 96])}&d=404`);
         status = res.status;
-        if (!(res.status === 404 || (res.status === 200 && res.type === 'image/jpeg' && res.bytes.length > 0))) {
-          violations.push(`${op}: ${res.status} ${res.type} ${res.bytes.subarray(0, 200).toString()}`);
+        if (!(res.status === 404 || (res.status === 200 && res.headers.get('content-type') === 'image/jpeg' && res.bytes.length > 0))) {
+          violations.push(`${op}: ${res.status} ${res.headers.get('content-type')} ${res.bytes.subarray(0, 200).toString()}`);
         }
       }
       counts.set(`${op} ${status}`, (counts.get(`${op} ${status}`) ?? 0) + 1);
@@ -206,7 +198,7 @@ describe('concurrent changes to one user', () => {
         expect(res.status).toBe(201);
         return ((await res.json()) as Picture).id;
       }));
-      await new Promise((r) => setTimeout(r, 2200));
+      await pastTheGrace();
       const again = await Promise.all(bodies.map(async (b, i) => {
         const [deleted, uploaded] = await Promise.all([
           fetch(`${server.base}/api/v1/users/${user}/pictures/${first[i]}`, { method: 'DELETE', headers }),
@@ -245,7 +237,7 @@ describe('concurrent changes to one user', () => {
       const delay = (round * 7) % 24;
       const [uploaded, switched] = await Promise.all([
         upload(server.base, user, userToken, fixtures[round % 6]!, '?active=true'),
-        new Promise((r) => setTimeout(r, delay)).then(() => put(target.id)),
+        sleep(delay).then(() => put(target.id)),
       ]);
       expect(uploaded.status).toBe(201);
       expect(switched.status).toBe(200);
@@ -254,7 +246,8 @@ describe('concurrent changes to one user', () => {
       const active = (await json('GET', `/api/v1/users/${user}`)).body.active as Picture;
       const served = await image(`/${user}.${extOf(active.url)}?s=${active.width}&d=404`);
       const expected = await image(active.url);
-      if (served.etag !== expected.etag) mismatches.push(`round ${round}: serves ${served.etag}, active ${active.id} is ${expected.etag}`);
+      const [servedTag, activeTag] = [served.headers.get('etag'), expected.headers.get('etag')];
+      if (servedTag !== activeTag) mismatches.push(`round ${round}: serves ${servedTag}, active ${active.id} is ${activeTag}`);
     }
     expect(mismatches).toEqual([]);
   }, 40_000);

@@ -1,8 +1,10 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BLUE, GREEN, RED, meanDifference, near, opaquePng, phoneJpeg, pixelAt, pngWithAlpha, webp } from '../fixtures/images.js';
-import { api, expectError, expectSquareImage, getImage, rawRequest } from './helpers.js';
-import { register, removeDataDir, startServer, upload, type RunningServer } from './server.js';
+import { expectError, expectSquareImage } from '../support/assertions.js';
+import { api, getImage, rawRequest, register, upload } from '../support/http.js';
+import { metricValue } from '../support/metrics.js';
+import { removeDataDir, type RunningServer, startServer } from '../support/server.js';
 
 /**
  * The public read path, `/{username}[.ext]` and `/i/{key}`, as an `<img>` tag, a browser and a
@@ -361,10 +363,7 @@ describe('GET /i/{key}', () => {
 
   it('serves a second request for a url from memory with the same bytes and headers', async () => {
     // The rendition cache's own counters say where the second answer came from.
-    const lookups = async (result: string): Promise<number> => {
-      const text = await (await fetch(`${base}/metrics`)).text();
-      return Number(new RegExp(`^onepic_cache_lookups_total\\{cache="rendition",result="${result}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
-    };
+    const lookups = (result: string) => metricValue(base, 'onepic_cache_lookups_total', { cache: 'rendition', result });
     const first = await rawRequest(base, { path: alphaPicture.url });
     const [hits, misses] = [await lookups('hit'), await lookups('miss')];
     const second = await rawRequest(base, { path: alphaPicture.url });

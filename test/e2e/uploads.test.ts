@@ -6,10 +6,12 @@ import {
   BLUE, RED, avif, garbageWithJpegMagic, gif, heicContainer, htmlDisguised, near, opaquePng, pdfDisguised, phoneJpeg, pixelAt,
   pixelBomb, pngWithAlpha, svgDisguised, tinyImage, truncatedJpeg, webp,
 } from '../fixtures/images.js';
-import { ON_SERVICES } from './backends.js';
-import { api, expectError, expectPicture, getImage, listFiles, multipart, rawRequest } from './helpers.js';
-import { closeInspectors, pictureRows, readMaster, userBlobs } from './inspect.js';
-import { register, removeDataDir, startServer, upload, type RunningServer } from './server.js';
+import { expectError, expectPicture } from '../support/assertions.js';
+import { ON_SERVICES } from '../support/backends.js';
+import { api, getImage, multipart, rawRequest, register, upload } from '../support/http.js';
+import { removeDataDir, type RunningServer, startServer } from '../support/server.js';
+import { closeInspectors, pictureRows, readMaster, userBlobs } from '../support/inspect.js';
+import { listFiles } from '../support/stores.js';
 
 /**
  * Uploads as clients send them: every accepted type ends up served, correctly oriented and

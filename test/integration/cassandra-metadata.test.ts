@@ -8,6 +8,7 @@ import type { CassandraStoreConfig } from '../../src/metadata/cassandra/client.j
 import type { PictureRecord } from '../../src/metadata/port.js';
 import { newPicture, newToken, newUser, sortById } from '../contract/metadata-fixtures.js';
 import { describeMetadataStoreContract } from '../contract/metadata-store.case.js';
+import { sleep } from '../support/timing.js';
 
 /**
  * The metadata contract, and what only a real cluster can show (Paxos under contention, TTLs,
@@ -153,7 +154,7 @@ describe('CassandraMetadataStore on a real cluster', () => {
       const select = `SELECT TTL(username) AS ttl FROM ${config.keyspace}.tokens WHERE token_hash = ?`;
       expect((await raw.execute(select, [token.tokenHash])).first().get('ttl')).toBeLessThanOrEqual(2);
 
-      await new Promise((resolve) => setTimeout(resolve, 3_200));
+      await sleep(3_200);
       expect(await store.getToken(token.tokenHash)).toBeNull();
       // Gone from the table, not merely filtered out by the store.
       expect((await raw.execute(select, [token.tokenHash])).rowLength).toBe(0);
@@ -250,7 +251,7 @@ describe('CassandraMetadataStore on a real cluster', () => {
       const deadline = Date.now() + 30_000;
       while (!(await store.ping().then(() => true, () => false))) {
         if (Date.now() > deadline) throw new Error('the store did not recover within 30 s of Cassandra coming back');
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        await sleep(200);
       }
       const picture = newPicture(user.username);
       expect(await store.insertPicture(picture, { uid: user.uid, makeActive: true })).toBe(true);

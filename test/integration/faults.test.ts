@@ -3,7 +3,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { phoneJpeg } from '../fixtures/images.js';
-import { eventually, register, type RunningServer, startServer, upload } from '../e2e/server.js';
+import { register, upload } from '../support/http.js';
+import { type RunningServer, startServer } from '../support/server.js';
+import { eventually, sleep } from '../support/timing.js';
 
 /**
  * What users see when a production store stops, and that OnePic recovers by itself when it
@@ -40,7 +42,7 @@ describe('store faults', () => {
     const etag = warm.headers.get('etag');
 
     await service('cassandra', 'stop');
-    await new Promise((r) => setTimeout(r, 700)); // past the active cache's TTL
+    await sleep(700); // past the active cache's TTL
 
     const cached = await fetch(`${server.base}/faulty?s=64`);
     expect(cached.status).toBe(200);

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BlobInfo } from '../../src/blobs/port.js';
 import { S3BlobStore, type S3BlobStoreOptions } from '../../src/blobs/s3/s3-blob-store.js';
 import { StoreUnavailableError } from '../../src/domain/errors.js';
 import { describeBlobStoreContract } from '../contract/blob-store.case.js';
+import { collect } from '../support/stores.js';
+import { sleep } from '../support/timing.js';
 
 /**
  * The blob contract and S3-specific behaviour against a real S3: the MinIO of
@@ -137,12 +138,6 @@ function loadServicesEnv(): void {
     const match = /^\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
     if (match && process.env[match[1]!] === undefined) process.env[match[1]!] = match[2]!.replace(/^(['"])(.*)\1$/, '$2');
   }
-}
-
-async function collect(items: AsyncIterable<BlobInfo>): Promise<BlobInfo[]> {
-  const out: BlobInfo[] = [];
-  for await (const item of items) out.push(item);
-  return out;
 }
 
 async function inBatches<T>(items: T[], size: number, run: (item: T) => Promise<unknown>): Promise<void> {

@@ -6,7 +6,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { distinctJpeg, freePort, register, type RunningServer, startServer, upload } from '../e2e/server.js';
+import { distinctJpeg } from '../fixtures/distinct-jpeg.js';
+import { register, upload } from '../support/http.js';
+import { parseExposition } from '../support/metrics.js';
+import { freePort, type RunningServer, startServer } from '../support/server.js';
+import { sleep } from '../support/timing.js';
 
 /**
  * The Grafana dashboards and the Prometheus rules, proven against a real Prometheus that
@@ -90,7 +94,6 @@ async function stopChild(proc: ChildProcess | undefined): Promise<void> {
   clearTimeout(timer);
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---- Prometheus HTTP API ----
 
@@ -328,7 +331,7 @@ describe('against a real Prometheus scraping OnePic under traffic', () => {
   });
 
   it('every metric a dashboard or rule names is exported by the server', () => {
-    const types = new Map([...metricsText.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+    const { types } = parseExposition(metricsText);
     const exprs = [
       ...panelQueries.map((q) => q.expr), ...rules.groups.flatMap((g) => g.rules.map((r) => r.expr)),
       ...dashboards.flatMap(({ model }) => model.templating.list.map((v) => v.definition ?? '')),

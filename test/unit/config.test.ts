@@ -36,6 +36,15 @@ describe('configuration from the environment', () => {
     expect((error as ConfigError).problems).toHaveLength(5);
   });
 
+  it('takes the sweep timings in seconds, to the millisecond, with hourly defaults', () => {
+    expect(loadConfig({}).sweeper).toEqual({ intervalMs: 3_600_000, graceMs: 3_600_000 });
+    expect(loadConfig({ ONEPIC_SWEEP_INTERVAL_SECONDS: '0.05', ONEPIC_SWEEP_GRACE_SECONDS: '1.5' }).sweeper).toEqual({ intervalMs: 50, graceMs: 1500 });
+    expect(loadConfig({ ONEPIC_SWEEP_INTERVAL_SECONDS: '0', ONEPIC_SWEEP_GRACE_SECONDS: '7200' }).sweeper).toEqual({ intervalMs: 0, graceMs: 7_200_000 });
+    for (const bad of ['-1', '0.0001', '1e3', 'soon', '604801']) {
+      expect(() => loadConfig({ ONEPIC_SWEEP_GRACE_SECONDS: bad }), bad).toThrow(/ONEPIC_SWEEP_GRACE_SECONDS/);
+    }
+  });
+
   it('checks settings against each other', () => {
     expect(() => loadConfig({ ONEPIC_DEFAULT_SIZE: '512', ONEPIC_MAX_SIZE: '256' })).toThrow(/ONEPIC_DEFAULT_SIZE/);
     expect(() => loadConfig({ PORT: '9000', ONEPIC_METRICS_PORT: '9000' })).toThrow(/ONEPIC_METRICS_PORT/);

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FsBlobStore } from '../../src/blobs/fs/fs-blob-store.js';
 import type { BlobInfo } from '../../src/blobs/port.js';
 import { StoreUnavailableError } from '../../src/domain/errors.js';
+import { collect } from '../support/stores.js';
 
 describe('FsBlobStore', () => {
   let dir: string;
@@ -97,9 +98,3 @@ describe('FsBlobStore', () => {
     await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 });
-
-async function collect(items: AsyncIterable<BlobInfo>): Promise<BlobInfo[]> {
-  const out: BlobInfo[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}

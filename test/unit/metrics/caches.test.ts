@@ -1,15 +1,18 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ActiveCache } from '../../../src/cache/active-cache.js';
 import { RenditionCache } from '../../../src/cache/rendition-cache.js';
 import { toRendition } from '../../../src/domain/rendition.js';
 import type { ActiveLookup, MetadataStore } from '../../../src/metadata/port.js';
 import { Metrics } from '../../../src/metrics/metrics.js';
-import { seriesValue } from './read-metric.js';
+import { useFakeClock, useRealClock } from '../../support/fake-clock.js';
+import { seriesValue } from '../../support/metrics.js';
 
 const store = { getActive: async (): Promise<ActiveLookup> => ({ kind: 'no_active', uid: 'u1' }) } as unknown as MetadataStore;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const lookups = (metrics: Metrics, cache: string, result: string) => seriesValue(metrics, 'onepic_cache_lookups_total', { cache, result });
 const evictions = (metrics: Metrics, cache: string, reason: string) => seriesValue(metrics, 'onepic_cache_evictions_total', { cache, reason });
+
+beforeEach(useFakeClock);
+afterEach(useRealClock);
 
 describe('cache metrics', () => {
   it('lets several caches report through one registry (each gauge is created once)', async () => {
@@ -44,7 +47,7 @@ describe('cache metrics', () => {
     await cache.load('a');
     await cache.load('b');
     expect(await evictions(metrics, 'active', 'evict')).toBe(1);
-    await sleep(60);
+    vi.advanceTimersByTime(31);
     await cache.load('b');
     expect(await evictions(metrics, 'active', 'expire')).toBe(1);
     // Seeding over an entry, or forgetting one after a change, is neither.

@@ -3,7 +3,7 @@ import { fail } from '../../../src/domain/errors.js';
 import type { Imaging } from '../../../src/domain/imaging.js';
 import { instrumentImaging } from '../../../src/metrics/instrumented-imaging.js';
 import { Metrics } from '../../../src/metrics/metrics.js';
-import { seriesValue } from './read-metric.js';
+import { seriesValue } from '../../support/metrics.js';
 
 describe('instrumented imaging', () => {
   it('counts jobs by kind and outcome: ok, the error code, or internal', async () => {

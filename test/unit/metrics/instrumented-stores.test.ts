@@ -4,7 +4,7 @@ import { StoreUnavailableError } from '../../../src/domain/errors.js';
 import type { MetadataStore } from '../../../src/metadata/port.js';
 import { instrumentBlobStore, instrumentMetadataStore } from '../../../src/metrics/instrumented-stores.js';
 import { Metrics } from '../../../src/metrics/metrics.js';
-import { seriesValue } from './read-metric.js';
+import { seriesValue } from '../../support/metrics.js';
 
 const meta = (operation: string) => ({ store: 'metadata', backend: 'embedded', operation });
 const blob = (operation: string) => ({ store: 'blobs', backend: 'fs', operation });

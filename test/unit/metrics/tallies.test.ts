@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { preparedHeaders } from '../../../src/http/reply.js';
 import { Metrics } from '../../../src/metrics/metrics.js';
 import { TalliedCounter } from '../../../src/metrics/tallied-counter.js';
-import { seriesValue } from './read-metric.js';
+import { seriesValue } from '../../support/metrics.js';
 
 describe('TalliedCounter', () => {
   it('shows a bound series at zero at once, and every inc() at the next scrape', async () => {

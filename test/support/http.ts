@@ -1,16 +1,28 @@
-import { readdir } from 'node:fs/promises';
 import http from 'node:http';
-import path from 'node:path';
-import sharp, { type Metadata } from 'sharp';
-import { expect } from 'vitest';
 
 /**
- * Shared helpers of the end-to-end suites: JSON calls to the management API, raw HTTP for what
- * fetch cannot do, and listFiles for the few looks into a data directory that only the filesystem
- * blob store has (what a server stored is read through inspect.ts, whatever its backends).
+ * Requests to a running server: registering and uploading, JSON calls to the management API,
+ * image GETs, and raw HTTP for what fetch cannot do. What the answers must look like is in
+ * assertions.ts; what the server stored is read through stores.ts.
  */
 
 export const auth = (token: string): Record<string, string> => ({ Authorization: `Bearer ${token}` });
+
+/** Registers a user and returns its bearer token. */
+export async function register(base: string, username: string, password = 'correct horse battery'): Promise<string> {
+  const res = await fetch(`${base}/api/v1/users`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username, password }),
+  });
+  if (res.status !== 201) throw new Error(`register ${username}: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { token: string }).token;
+}
+
+/** Uploads raw image bytes; returns the response. */
+export function upload(base: string, username: string, token: string, bytes: Uint8Array, query = '', contentType = 'image/jpeg'): Promise<Response> {
+  return fetch(`${base}/api/v1/users/${username}/pictures${query}`, {
+    method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType }, body: bytes,
+  });
+}
 
 /** A JSON request; returns the status, headers and parsed body (undefined when empty). */
 export async function api(
@@ -31,28 +43,10 @@ export async function api(
   return { status: res.status, headers: res.headers, body: parsed };
 }
 
-/** Asserts a JSON error response of the contract's shape, with this status and code. */
-export function expectError(res: { status: number; headers: Headers; body: any }, status: number, code?: string): void {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.headers.get('content-type') ?? '').toMatch(/^application\/json/);
-  expect(typeof res.body?.error?.code).toBe('string');
-  expect(res.body.error.code).toMatch(/^[a-z][a-z0-9_]*$/);
-  expect(typeof res.body.error.message).toBe('string');
-  if (code) expect(res.body.error.code).toBe(code);
-}
-
 /** A GET (or HEAD) of an image; returns status, headers and the body bytes. */
 export async function getImage(url: string, init: RequestInit = {}): Promise<{ status: number; headers: Headers; bytes: Buffer }> {
   const res = await fetch(url, { redirect: 'manual', ...init });
   return { status: res.status, headers: res.headers, bytes: Buffer.from(await res.arrayBuffer()) };
-}
-
-/** Decodes an image and asserts it is `format`, `side` x `side`. */
-export async function expectSquareImage(bytes: Uint8Array, side: number, format?: string): Promise<Metadata> {
-  const meta = await sharp(bytes).metadata();
-  expect({ width: meta.width, height: meta.height }).toEqual({ width: side, height: side });
-  if (format) expect(meta.format).toBe(format);
-  return meta;
 }
 
 export interface RawResponse {
@@ -87,27 +81,6 @@ export function rawRequest(
   });
 }
 
-/** Every file under `dir`, as paths relative to it, sorted; [] when `dir` does not exist. */
-export async function listFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (at: string): Promise<void> => {
-    let entries;
-    try {
-      entries = await readdir(at, { withFileTypes: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    for (const e of entries) {
-      const full = path.join(at, e.name);
-      if (e.isDirectory()) await walk(full);
-      else out.push(path.relative(dir, full));
-    }
-  };
-  await walk(dir);
-  return out.sort();
-}
-
 /** A multipart/form-data body with the given fields. */
 export function multipart(fields: Array<{ name: string; value: Buffer | string; filename?: string; contentType?: string }>): {
   body: Buffer; contentType: string;
@@ -125,18 +98,3 @@ export function multipart(fields: Array<{ name: string; value: Buffer | string; 
   return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
-/** Picture ids of the contract: opaque, but the server's must be non-empty strings. */
-export const PICTURE_KEYS = ['active', 'bytes', 'createdAt', 'height', 'id', 'label', 'url', 'width'];
-
-export function expectPicture(p: any): void {
-  expect(Object.keys(p).sort()).toEqual(PICTURE_KEYS);
-  expect(typeof p.id).toBe('string');
-  expect(p.id.length).toBeGreaterThan(0);
-  expect(typeof p.label).toBe('string');
-  expect(typeof p.active).toBe('boolean');
-  expect(Number.isInteger(p.width) && p.width > 0).toBe(true);
-  expect(p.height).toBe(p.width);
-  expect(Number.isInteger(p.bytes) && p.bytes > 0).toBe(true);
-  expect(new Date(p.createdAt).toISOString()).toBe(p.createdAt);
-  expect(p.url).toMatch(/^\/i\/[^/]+$/);
-}

@@ -8,10 +8,10 @@ import { openBlobStore, openMetadataStore, type OpenedBlobStore } from '../../sr
 import { backendEnv } from './backends.js';
 
 /**
- * Looks into what a server of the end-to-end suites has stored, through the same ports and the
- * same configuration the server uses (its data dir and backendEnv), so that a test asserts the
- * same thing whether the server runs on the embedded stores or on Cassandra and S3. The stores
- * are opened lazily, once per data dir, and kept until closeInspectors(), which every suite that
+ * The inspectors look into what a server of the end-to-end suites has stored, through the same
+ * ports and the same configuration the server uses (its data dir and backendEnv), so that a test
+ * asserts the same thing whether the server runs on the embedded stores or on Cassandra and S3.
+ * The stores are opened lazily, once per data dir, and kept until closeInspectors(), which every suite that
  * uses them calls in its afterAll. A second process opening the SQLite file is fine (WAL mode).
  */
 
