@@ -21,8 +21,8 @@ export async function expectSquareImage(bytes: Uint8Array, side: number, format?
   return meta;
 }
 
-/** Picture ids of the contract: opaque, but the server's must be non-empty strings. */
-export const PICTURE_KEYS = ['active', 'bytes', 'createdAt', 'height', 'id', 'label', 'url', 'width'];
+/** The fields of a Picture, as the interface names them. */
+const PICTURE_KEYS = ['active', 'bytes', 'createdAt', 'height', 'id', 'label', 'url', 'width'];
 
 export function expectPicture(p: any): void {
   expect(Object.keys(p).sort()).toEqual(PICTURE_KEYS);

@@ -6,7 +6,7 @@ import http from 'node:http';
  * assertions.ts; what the server stored is read through stores.ts.
  */
 
-export const auth = (token: string): Record<string, string> => ({ Authorization: `Bearer ${token}` });
+const auth = (token: string): Record<string, string> => ({ Authorization: `Bearer ${token}` });
 
 /** Registers a user and returns its bearer token. */
 export async function register(base: string, username: string, password = 'correct horse battery'): Promise<string> {

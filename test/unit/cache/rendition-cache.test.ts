@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RenditionCache, toRendition, type Rendition } from '../../../src/cache/rendition-cache.js';
+import { RenditionCache } from '../../../src/cache/rendition-cache.js';
+import { toRendition, type Rendition } from '../../../src/domain/rendition.js';
 
 /** A loader that counts its calls and answers `bytes` bytes filled with the key's first letter. */
 function counting(bytes = 100) {
