@@ -23,7 +23,6 @@ import type { Tally } from '../metrics/tallied-counter.js';
 export class ActiveCache implements ActiveLookups {
   private readonly lru: LRUCache<string, ActiveLookup>;
   /** True inside set(): a value replaced there was not expired, only overwritten. */
-  private seeding = false;
 
   private readonly hits: Tally | undefined;
   private readonly misses: Tally | undefined;
@@ -42,8 +41,8 @@ export class ActiveCache implements ActiveLookups {
       noDeleteOnFetchRejection: true,
       fetchMethod: (username) => this.store.getActive(username),
       dispose: (_value, _key, reason) => {
-        // 'set' outside set(): a fetch replaced an expired entry (a fresh one is never re-fetched).
-        if (reason === 'set' && !this.seeding) metrics?.cacheEvictions.inc({ cache: 'active', reason: 'expire' });
+        // 'set': a fetch replaced an expired entry (a fresh one is never re-fetched).
+        if (reason === 'set') metrics?.cacheEvictions.inc({ cache: 'active', reason: 'expire' });
         else if (reason === 'evict' || reason === 'expire') metrics?.cacheEvictions.inc({ cache: 'active', reason });
       },
     });
@@ -70,16 +69,6 @@ export class ActiveCache implements ActiveLookups {
     const pending = this.lru.fetch(username, { status });
     (status.fetch === 'hit' ? this.hits : this.misses)?.inc();
     return (await pending) ?? this.store.getActive(username);
-  }
-
-  /** Seeds an entry (tests, warm-up). Cancels in-flight reads of it. */
-  set(username: string, value: ActiveLookup): void {
-    this.seeding = true;
-    try {
-      this.lru.set(username, value);
-    } finally {
-      this.seeding = false;
-    }
   }
 
   /** After a change on this node: the next read here loads the committed state. Cancels in-flight reads. */

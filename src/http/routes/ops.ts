@@ -9,8 +9,10 @@ export interface OpsDeps {
   isDraining: () => boolean;
   registry: Registry;
   openapi: string;
-  readyTimeoutMs?: number;
 }
+
+/** A store that has not answered a readiness probe within this is reported as failing. */
+const READY_TIMEOUT_MS = 2000;
 
 export const OPS_ROUTES = {
   healthz: { method: 'get', pattern: '/healthz', auth: 'none' },
@@ -28,12 +30,11 @@ export const metricsHandler = (registry: Registry): Handler => async (): Promise
 });
 
 export function opsHandlers(d: OpsDeps): HandlersOf<typeof OPS_ROUTES> {
-  const timeout = d.readyTimeoutMs ?? 2000;
   return {
     healthz: () => json(200, { status: 'ok' }, { 'Cache-Control': 'no-store' }),
     readyz: async () => {
       const names = Object.keys(d.readiness);
-      const results = await Promise.allSettled(names.map((n) => withTimeout(d.readiness[n]!(), timeout)));
+      const results = await Promise.allSettled(names.map((n) => withTimeout(d.readiness[n]!(), READY_TIMEOUT_MS)));
       const checks = Object.fromEntries(names.map((n, i) => [n, results[i]!.status === 'fulfilled' ? 'ok' : 'unavailable']));
       // Ready means "send me traffic": only a draining node says no. A store outage is shared
       // by every node, so failing readiness for it would take all of them out of the load

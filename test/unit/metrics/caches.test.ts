@@ -50,8 +50,7 @@ describe('cache metrics', () => {
     vi.advanceTimersByTime(31);
     await cache.load('b');
     expect(await evictions(metrics, 'active', 'expire')).toBe(1);
-    // Seeding over an entry, or forgetting one after a change, is neither.
-    cache.set('b', { kind: 'no_user' });
+    // Forgetting one after a change is neither.
     cache.forget('b');
     expect(await evictions(metrics, 'active', 'expire')).toBe(1);
     expect(await evictions(metrics, 'active', 'evict')).toBe(1);
