@@ -1,10 +1,8 @@
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { deleteObjectsError, isUnavailable, mapError } from '../../../src/blobs/s3/s3-errors.js';
-import { StoreUnavailableError } from '../../../src/domain/errors.js';
-import { asStoreError } from '../../../src/metadata/embedded/store-errors.js';
+import { deleteObjectsError, isUnavailable, mapError } from '../../../../src/blobs/s3/s3-errors.js';
+import { StoreUnavailableError } from '../../../../src/domain/errors.js';
 
-// Each backend's one decision of which failures mean "the store cannot serve now" (503).
+// The S3 backend's one decision of which failures mean "the store cannot serve now" (503).
 
 const sdkError = (name: string, status?: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
 
@@ -36,25 +34,5 @@ describe('S3: isUnavailable and mapError', () => {
     const mixed = deleteObjectsError([{ Key: 'a', Code: 'SlowDown' }, { Key: 'b', Code: 'AccessDenied', Message: 'no' }]);
     expect(mixed).not.toBeInstanceOf(StoreUnavailableError);
     expect(String(mixed)).toMatch(/DeleteObjects failed for 2 keys, e\.g\. a: SlowDown/);
-  });
-});
-
-describe('embedded: asStoreError', () => {
-  const sqlite = (code: string) => new Database.SqliteError('x', code);
-
-  it('serving: only the result codes of a database that cannot serve, and use after close', () => {
-    expect(asStoreError(sqlite('SQLITE_BUSY'))).toBeInstanceOf(StoreUnavailableError);
-    expect(asStoreError(sqlite('SQLITE_IOERR_WRITE'))).toBeInstanceOf(StoreUnavailableError);
-    expect(asStoreError(new TypeError('The database connection is not open'))).toBeInstanceOf(StoreUnavailableError);
-    const bug = sqlite('SQLITE_ERROR');
-    expect(asStoreError(bug)).toBe(bug);
-    const other = new TypeError('bug');
-    expect(asStoreError(other)).toBe(other);
-  });
-
-  it('opening: any SQLite error, since the store cannot start', () => {
-    expect(asStoreError(sqlite('SQLITE_ERROR'), 'opening')).toBeInstanceOf(StoreUnavailableError);
-    const other = new TypeError('bug');
-    expect(asStoreError(other, 'opening')).toBe(other);
   });
 });

@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ROUTES, type RouteDecl } from '../../src/http/routes/index.js';
-import { ERRORS } from '../../src/domain/errors.js';
+import { ROUTES, type RouteDecl } from '../../../src/http/routes/index.js';
+import { ERRORS } from '../../../src/domain/errors.js';
 
 /**
  * docs/openapi.yaml is the project's public description of its HTTP interface. These checks keep
@@ -11,7 +11,7 @@ import { ERRORS } from '../../src/domain/errors.js';
  * registers (no more, no fewer), and list every stable error code of the error catalogue.
  */
 
-const ROOT = new URL('../../', import.meta.url);
+const ROOT = new URL('../../../', import.meta.url);
 const DOC_PATH = new URL('docs/openapi.yaml', ROOT);
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 

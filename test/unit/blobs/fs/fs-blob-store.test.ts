@@ -2,10 +2,10 @@ import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FsBlobStore } from '../../src/blobs/fs/fs-blob-store.js';
-import type { BlobInfo } from '../../src/blobs/port.js';
-import { StoreUnavailableError } from '../../src/domain/errors.js';
-import { collect } from '../support/stores.js';
+import { FsBlobStore } from '../../../../src/blobs/fs/fs-blob-store.js';
+import type { BlobInfo } from '../../../../src/blobs/port.js';
+import { StoreUnavailableError } from '../../../../src/domain/errors.js';
+import { collect } from '../../../support/stores.js';
 
 describe('FsBlobStore', () => {
   let dir: string;

@@ -2,11 +2,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { parseEnv, type Env } from '../../src/config/config.js';
-import { FORMAT_EXTENSION, masterHash, publicKey } from '../../src/domain/keys.js';
-import { isWellFormedUsername } from '../../src/domain/names.js';
-import { uploadBodyLimit } from '../../src/http/parse-body.js';
-import { ROUTES } from '../../src/http/routes/index.js';
+import { parseEnv, type Env } from '../../../src/config/config.js';
+import { FORMAT_EXTENSION, masterHash, publicKey } from '../../../src/domain/keys.js';
+import { isWellFormedUsername } from '../../../src/domain/names.js';
+import { uploadBodyLimit } from '../../../src/http/parse-body.js';
+import { ROUTES } from '../../../src/http/routes/index.js';
 
 /**
  * The deployment files (Dockerfile, deploy/compose, deploy/k8s) against the code they deploy.
@@ -18,7 +18,7 @@ import { ROUTES } from '../../src/http/routes/index.js';
  */
 
 type Obj = Record<string, any>; // parsed YAML: shapes are asserted, not typed
-const ROOT = new URL('../../', import.meta.url);
+const ROOT = new URL('../../../', import.meta.url);
 const text = (path: string) => readFileSync(new URL(path, ROOT), 'utf8');
 const exists = (path: string) => existsSync(new URL(path, ROOT));
 

@@ -1,8 +1,8 @@
 import cassandra from 'cassandra-driver';
 import { describe, expect, it, vi } from 'vitest';
-import { StoreUnavailableError } from '../../src/domain/errors.js';
-import { AGAIN, conditionalWrite, withRetries } from '../../src/metadata/cassandra/conditional-write.js';
-import { isUnavailable } from '../../src/metadata/cassandra/store-errors.js';
+import { StoreUnavailableError } from '../../../../src/domain/errors.js';
+import { AGAIN, conditionalWrite, withRetries } from '../../../../src/metadata/cassandra/conditional-write.js';
+import { isUnavailable } from '../../../../src/metadata/cassandra/store-errors.js';
 
 const { errors, types } = cassandra;
 

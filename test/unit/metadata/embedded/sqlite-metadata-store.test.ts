@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StoreUnavailableError } from '../../src/domain/errors.js';
-import { SqliteMetadataStore } from '../../src/metadata/embedded/sqlite-metadata-store.js';
-import { SCHEMA_VERSION } from '../../src/metadata/embedded/schema.js';
-import { newPicture, newToken, newUser } from '../contract/metadata-fixtures.js';
+import { StoreUnavailableError } from '../../../../src/domain/errors.js';
+import { SqliteMetadataStore } from '../../../../src/metadata/embedded/sqlite-metadata-store.js';
+import { SCHEMA_VERSION } from '../../../../src/metadata/embedded/schema.js';
+import { newPicture, newToken, newUser } from '../../../contract/metadata-fixtures.js';
 
 describe('SqliteMetadataStore', () => {
   let dir: string;
