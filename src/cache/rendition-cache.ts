@@ -21,7 +21,9 @@ export class RenditionCache implements RenditionLookups {
   private readonly hits: Tally | undefined;
   private readonly misses: Tally | undefined;
 
-  constructor(options: { maxBytes: number }, metrics?: Metrics) {
+  /** `name` labels the metrics: 'rendition' for pictures, 'placeholder' for generated ones. */
+  constructor(options: { maxBytes: number; name?: 'rendition' | 'placeholder' }, metrics?: Metrics) {
+    const cache = options.name ?? 'rendition';
     this.lru = new LRUCache<string, Rendition, () => Promise<Rendition>>({
       maxSize: options.maxBytes,
       sizeCalculation: (r) => r.bytes.length + ENTRY_OVERHEAD,
@@ -29,15 +31,15 @@ export class RenditionCache implements RenditionLookups {
       maxEntrySize: Math.max(1, Math.floor(options.maxBytes / 8)),
       fetchMethod: (_key, _stale, { context }) => context(),
       dispose: (_value, _key, reason) => {
-        if (reason === 'evict') metrics?.cacheEvictions.inc({ cache: 'rendition', reason });
+        if (reason === 'evict') metrics?.cacheEvictions.inc({ cache, reason });
       },
     });
-    metrics?.cacheEntries.report((g) => g.set({ cache: 'rendition' }, this.lru.size));
-    metrics?.cacheBytes.report((g) => g.set({ cache: 'rendition' }, this.lru.calculatedSize));
+    metrics?.cacheEntries.report((g) => g.set({ cache }, this.lru.size));
+    metrics?.cacheBytes.report((g) => g.set({ cache }, this.lru.calculatedSize));
     // Series exist from the start, so rate() sees the first event and dashboards show 0, not "no data".
-    this.hits = metrics?.cacheLookups.bind({ cache: 'rendition', result: 'hit' });
-    this.misses = metrics?.cacheLookups.bind({ cache: 'rendition', result: 'miss' });
-    metrics?.cacheEvictions.inc({ cache: 'rendition', reason: 'evict' }, 0);
+    this.hits = metrics?.cacheLookups.bind({ cache, result: 'hit' });
+    this.misses = metrics?.cacheLookups.bind({ cache, result: 'miss' });
+    metrics?.cacheEvictions.inc({ cache, reason: 'evict' }, 0);
   }
 
   /** Never does I/O. A miss is counted by the load that follows. */

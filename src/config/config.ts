@@ -41,6 +41,7 @@ const schema = {
   ONEPIC_ACTIVE_CACHE_TTL_MS: [int(0, 3_600_000), '5000'],
   ONEPIC_ACTIVE_CACHE_ENTRIES: [int(1, 100_000_000), '200000'],
   ONEPIC_RENDITION_CACHE_MB: [int(1, 1_048_576), '256'],
+  ONEPIC_PLACEHOLDER_CACHE_MB: [int(1, 1_048_576), '16'],
   ONEPIC_REDIRECT_HOSTS: [list, ''],
 
   ONEPIC_MAX_UPLOAD_BYTES: [int(1024, 1_073_741_824), String(10 * 1024 * 1024)],
@@ -56,6 +57,7 @@ const schema = {
   ONEPIC_DEFAULT_SIZE: [int(1, 4096), '256'],
   ONEPIC_WORKERS: [int(1, 256), String(availableParallelism())],
   ONEPIC_WORKER_QUEUE: [int(1, 100_000), '64'],
+  ONEPIC_RENDER_QUEUE: [int(1, 100_000), '16'],
 
   ONEPIC_TOKEN_TTL_DAYS: [int(1, 3650), '30'],
   ONEPIC_LOGIN_FAILURES_PER_ACCOUNT: [int(1, 1_000_000), '10'],

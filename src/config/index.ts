@@ -25,6 +25,8 @@ export interface ReadPathConfig extends AvatarSettings {
   activeTtlMs: number;
   activeEntries: number;
   renditionCacheBytes: number;
+  /** The generated placeholders' own cache, apart from pictures' renditions. */
+  placeholderCacheBytes: number;
   /** Hosts `d=<url>` may redirect to; empty means any http(s) host. */
   redirectHosts: string[];
 }
@@ -43,8 +45,10 @@ interface ImagingConfig {
   masterSize: number;
   /** Imaging worker threads. */
   threads: number;
-  /** Imaging jobs that may wait for a thread before new ones are refused with 503 busy. */
+  /** Upload jobs that may wait for a thread before new ones are refused with 503 busy. */
   maxQueue: number;
+  /** Render and placeholder jobs (the read path's lane) that may wait for a thread. */
+  maxRenderQueue: number;
 }
 
 interface AuthConfig {
@@ -92,12 +96,14 @@ function toConfig(e: Env): Config {
       defaultSize: e.ONEPIC_DEFAULT_SIZE, maxSize: e.ONEPIC_MAX_SIZE,
       activeTtlMs: e.ONEPIC_ACTIVE_CACHE_TTL_MS, activeEntries: e.ONEPIC_ACTIVE_CACHE_ENTRIES,
       renditionCacheBytes: e.ONEPIC_RENDITION_CACHE_MB * 1024 * 1024,
+      placeholderCacheBytes: e.ONEPIC_PLACEHOLDER_CACHE_MB * 1024 * 1024,
+      storedSizes: storedSizes(e.ONEPIC_MASTER_SIZE, e.ONEPIC_MAX_SIZE),
       redirectHosts: e.ONEPIC_REDIRECT_HOSTS.map((h) => h.toLowerCase()),
     },
     imaging: {
       maxBytes: e.ONEPIC_MAX_UPLOAD_BYTES, maxPixels: e.ONEPIC_MAX_PIXELS, minSide: e.ONEPIC_MIN_SIDE,
       maxFrames: e.ONEPIC_MAX_FRAMES, masterSize: e.ONEPIC_MASTER_SIZE,
-      threads: e.ONEPIC_WORKERS, maxQueue: e.ONEPIC_WORKER_QUEUE,
+      threads: e.ONEPIC_WORKERS, maxQueue: e.ONEPIC_WORKER_QUEUE, maxRenderQueue: e.ONEPIC_RENDER_QUEUE,
     },
     auth: {
       tokenTtlMs: e.ONEPIC_TOKEN_TTL_DAYS * 86_400_000, loginWindowMs: e.ONEPIC_LOGIN_WINDOW_SECONDS * 1000,
@@ -106,4 +112,12 @@ function toConfig(e: Env): Config {
     },
     sweeper: { intervalMs: Math.round(e.ONEPIC_SWEEP_INTERVAL_SECONDS * 1000), graceMs: Math.round(e.ONEPIC_SWEEP_GRACE_SECONDS * 1000) },
   };
+}
+
+/**
+ * The stored sizes: a fixed ladder of the sizes pages ask for most, and the master's side, which
+ * the API hands out in Picture.url. Bounded by design: seven renditions per format at most.
+ */
+function storedSizes(masterSize: number, maxSize: number): number[] {
+  return [...new Set([32, 64, 128, 256, 512, masterSize])].filter((s) => s <= Math.min(masterSize, maxSize));
 }

@@ -1,4 +1,5 @@
 import type { BlobStore } from '../blobs/port.js';
+import { AppError } from './errors.js';
 import type { ActiveLookup } from '../metadata/port.js';
 import type { Imaging, PlaceholderKind } from './imaging.js';
 import {
@@ -6,7 +7,7 @@ import {
   renditionKey, type RenditionFormat, type RenditionRef,
 } from './keys.js';
 import type { ActiveLookups, RenditionLookups } from './read-caches.js';
-import { type Rendition, toRendition } from './rendition.js';
+import { type Rendition, toRenditionOffLoop } from './rendition.js';
 
 /** What `/{username}` asks for, parsed by the HTTP layer. */
 export interface AvatarRequest {
@@ -38,6 +39,12 @@ export type AvatarFound =
 export interface AvatarSettings {
   /** Largest size served: a public key naming a larger one names nothing. */
   maxSize: number;
+  /**
+   * The ladder of sizes whose renditions are stored (per format asked for); every other size is
+   * rendered from the master into memory only. Bounds the stored renditions of a picture to
+   * `storedSizes.length` x 4 formats, whatever anonymous clients ask for.
+   */
+  storedSizes: readonly number[];
 }
 
 /**
@@ -52,7 +59,14 @@ export class Avatars {
     private readonly blobs: BlobStore,
     private readonly imaging: Imaging,
     private readonly settings: AvatarSettings,
-  ) {}
+    /** Generated placeholders, in a cache of their own: a flood of names cannot evict pictures. */
+    private readonly placeholders: RenditionLookups,
+  ) {
+    this.ladder = [...new Set(settings.storedSizes)].sort((a, b) => a - b);
+  }
+
+  /** storedSizes, smallest first. */
+  private readonly ladder: number[];
 
   resolve(req: AvatarRequest): AvatarFound | Promise<AvatarFound> {
     const { username } = req;
@@ -68,8 +82,8 @@ export class Avatars {
 
   /** `/i/{key}`: one immutable rendition, or undefined when the key names none. */
   byKey(key: string): Rendition | undefined | Promise<Rendition | undefined> {
-    // Only keys the server made are cached, so a hit needs no parse of the key; placeholders
-    // share the cache under their own keys, which /i/ never serves.
+    // Only keys the server made are cached, so a hit needs no parse of the key; placeholder
+    // keys (kept in their own cache) start with a prefix no public key has.
     if (!key.startsWith(PLACEHOLDER_KEY_PREFIX)) {
       const hit = this.renditions.peek(key);
       if (hit) return hit;
@@ -105,33 +119,60 @@ export class Avatars {
         // Only identicons and initials depend on the name; mp and blank are shared by everyone.
         const seed = placeholder === 'identicon' || placeholder === 'initials' ? (req.username ?? '') : '';
         const key = placeholderKey(placeholder, seed, req.size, format);
-        const hit = this.renditions.peek(key);
+        const hit = this.placeholders.peek(key);
         if (hit) return { kind: 'placeholder', rendition: hit };
-        return this.renditions.load(key, async () =>
-          toRendition(await this.imaging.placeholder(placeholder, seed, req.size, format), FORMAT_CONTENT_TYPE[format]))
+        return this.placeholders.load(key, async () =>
+          toRenditionOffLoop(await this.imaging.placeholder(placeholder, seed, req.size, format), FORMAT_CONTENT_TYPE[format]))
           .then((rendition) => ({ kind: 'placeholder', rendition }));
       }
     }
   }
 
-  /** From memory, else the stored rendition, else rendered from the master (and stored). Undefined: no master. */
+  /**
+   * From memory, else the stored rendition, else rendered from the master (and stored when its
+   * size is on the ladder). Undefined: no master. When the render lane is full, the nearest
+   * stored size stands in (marked `substitute`), and only when none exists does `busy` reach
+   * the client.
+   */
   private async rendition(ref: RenditionRef): Promise<Rendition | undefined> {
     try {
       return await this.renditions.load(publicKey(ref), () => this.loadRendition(ref));
     } catch (err) {
       if (err instanceof MasterMissing) return undefined;
+      if (err instanceof AppError && err.code === 'busy') {
+        const stand = await this.nearestStored(ref).catch(() => undefined);
+        if (stand) return { ...stand, substitute: true };
+      }
       throw err;
     }
   }
 
+  /** The stored rendition of the nearest ladder size at or above ref's (else below), in memory or in the blob store, without rendering. */
+  private async nearestStored(ref: RenditionRef): Promise<Rendition | undefined> {
+    const above = this.ladder.filter((s) => s > ref.size);
+    const below = this.ladder.filter((s) => s < ref.size).reverse();
+    const candidates = [...above, ...below];
+    for (const size of candidates) {
+      const hit = this.renditions.peek(publicKey({ ...ref, size }));
+      if (hit) return hit;
+    }
+    if (!(await this.blobs.head(masterKey(ref.username, ref.hash)))) return undefined;
+    for (const size of candidates) {
+      const stored = await this.blobs.get(renditionBlobKey(ref.username, ref.hash, size, ref.format));
+      if (stored) return toRenditionOffLoop(stored, FORMAT_CONTENT_TYPE[ref.format]);
+    }
+    return undefined;
+  }
+
   private async loadRendition(ref: RenditionRef): Promise<Rendition> {
+    if (!this.ladder.includes(ref.size)) return this.renderUnstored(ref);
     const contentType = FORMAT_CONTENT_TYPE[ref.format];
     const blobKey = renditionBlobKey(ref.username, ref.hash, ref.size, ref.format);
     const mKey = masterKey(ref.username, ref.hash);
     // A stored rendition counts only while its master exists: a render that finished after its
     // picture was deleted may have stored one, and a deleted picture must not stay public.
     const [stored, masterInfo] = await Promise.all([this.blobs.get(blobKey), this.blobs.head(mKey)]);
-    if (stored && masterInfo) return toRendition(stored, contentType);
+    if (stored && masterInfo) return toRenditionOffLoop(stored, contentType);
     const master = masterInfo && (await this.blobs.get(mKey));
     if (!master) {
       if (stored) this.blobs.delete(blobKey).catch(() => undefined);
@@ -147,7 +188,17 @@ export class Avatars {
         if (!(await this.blobs.head(mKey))) await this.blobs.delete(blobKey);
       })
       .catch(() => undefined);
-    return toRendition(bytes, contentType);
+    return toRenditionOffLoop(bytes, contentType);
+  }
+
+  /** A size off the ladder: rendered from the master for the rendition cache only, never stored. */
+  private async renderUnstored(ref: RenditionRef): Promise<Rendition> {
+    const mKey = masterKey(ref.username, ref.hash);
+    const master = await this.blobs.get(mKey);
+    if (!master) throw new MasterMissing();
+    const bytes = await this.imaging.render(master, ref.size, ref.format);
+    if (!(await this.blobs.head(mKey))) throw new MasterMissing();
+    return toRenditionOffLoop(bytes, FORMAT_CONTENT_TYPE[ref.format]);
   }
 }
 

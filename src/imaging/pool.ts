@@ -23,8 +23,12 @@ import type { ImageLimits, StageTimings } from './pipeline.js';
 export interface ImagingPoolOptions {
   /** Worker threads, all started at once and kept: a worker loads sharp once, not per job. */
   threads: number;
-  /** Jobs that may wait for a free thread; one more is refused with 503 `busy`. */
+  /** Upload jobs that may wait for a free thread; one more is refused with 503 `busy`. */
   maxQueue: number;
+  /** Render and placeholder jobs that may wait (their own lane); default maxQueue. */
+  maxRenderQueue?: number;
+  /** Threads render and placeholder jobs may hold at once; default all but one (at least one). */
+  renderThreads?: number;
   /** Sent with every upload job: only ImageLimits' own fields are copied, whatever else the object holds. */
   limits: ImageLimits;
   /** Observes the time of each stage, as measured inside the worker, of every successful job. */
@@ -40,7 +44,12 @@ interface ImagingPoolStats {
 }
 
 /**
- * The pool keeps its own first-in, first-out queue and hands piscina a job only when a thread
+ * Two lanes, so a storm of anonymous reads never delays an upload and a burst of uploads never
+ * fills the readers' queue: uploads and renders (with placeholders) each wait in their own
+ * bounded queue; renders may hold only `renderThreads` of the threads, and a freed thread goes
+ * to a waiting upload first. Each lane refuses past its own bound with 503 `busy`.
+ *
+ * Each lane is its own first-in, first-out queue, and piscina gets a job only when a thread
  * is free. piscina 5.3's own queue was seen to starve a job: under steady load, jobs submitted
  * later kept reaching the free thread first, and one upload waited until the load stopped
  * (20 s in a 20 s benchmark). The test "takes jobs in the order they came" checks the order.
@@ -50,9 +59,10 @@ export class ImagingPool implements Imaging {
   readonly #options: ImagingPoolOptions;
   readonly #limits: ImageLimits;
   readonly #inFlight = new Set<Promise<unknown>>();
-  /** Jobs waiting for a thread, oldest first; each entry starts its job. */
-  readonly #waiting: Array<() => void> = [];
-  #running = 0;
+  /** Jobs waiting for a thread, oldest first, one queue per lane; each entry starts its job. */
+  readonly #waiting: Record<Lane, Array<() => void>> = { upload: [], render: [] };
+  readonly #bounds: Record<Lane, { queue: number; threads: number }>;
+  readonly #running: Record<Lane, number> = { upload: 0, render: 0 };
   #closing: Promise<void> | undefined;
 
   constructor(options: ImagingPoolOptions) {
@@ -62,7 +72,19 @@ export class ImagingPool implements Imaging {
     if (!Number.isInteger(options.maxQueue) || options.maxQueue < 0) {
       throw new RangeError(`Expected a non-negative integer for maxQueue but received ${options.maxQueue}`);
     }
+    const renderThreads = options.renderThreads ?? Math.max(1, options.threads - 1);
+    if (!Number.isInteger(renderThreads) || renderThreads < 1 || renderThreads > options.threads) {
+      throw new RangeError(`Expected renderThreads from 1 to threads (${options.threads}) but received ${renderThreads}`);
+    }
+    const renderQueue = options.maxRenderQueue ?? options.maxQueue;
+    if (!Number.isInteger(renderQueue) || renderQueue < 0) {
+      throw new RangeError(`Expected a non-negative integer for maxRenderQueue but received ${renderQueue}`);
+    }
     this.#options = options;
+    this.#bounds = {
+      upload: { queue: options.maxQueue, threads: options.threads },
+      render: { queue: renderQueue, threads: renderThreads },
+    };
     const { maxPixels, minSide, maxFrames, masterSize } = options.limits;
     this.#limits = { maxPixels, minSide, maxFrames, masterSize };
     this.#piscina = new Piscina<ImagingJob, JobResult>({
@@ -102,8 +124,8 @@ export class ImagingPool implements Imaging {
 
   stats(): ImagingPoolStats {
     const threads = this.#options.threads;
-    const queued = this.#waiting.length;
-    const running = this.#running;
+    const queued = this.#waiting.upload.length + this.#waiting.render.length;
+    const running = this.#running.upload + this.#running.render;
     return { queued, running, threads, utilization: running / threads };
   }
 
@@ -121,7 +143,8 @@ export class ImagingPool implements Imaging {
       throw fail('shutting_down');
     }
     // Released only by a job that was admitted: a refused one never held a thread.
-    const task = this.#admit().then(() => this.#piscina.run(job).finally(() => this.#release()));
+    const lane: Lane = job.kind === 'upload' ? 'upload' : 'render';
+    const task = this.#admit(lane).then(() => this.#piscina.run(job).finally(() => this.#release(lane)));
     this.#inFlight.add(task);
     let result: JobResult;
     try {
@@ -136,24 +159,40 @@ export class ImagingPool implements Imaging {
     return result;
   }
 
-  /** Resolves when the job may start: at once if a thread is free, else in turn; busy if the queue is full. */
-  #admit(): Promise<void> {
-    if (this.#running < this.#options.threads) {
-      this.#running += 1;
+  /** Resolves when the job may start: at once if its lane may take a free thread, else in turn; busy if its lane's queue is full. */
+  #admit(lane: Lane): Promise<void> {
+    if (this.#mayStart(lane)) {
+      this.#running[lane] += 1;
       return Promise.resolve();
     }
-    if (this.#waiting.length >= this.#options.maxQueue) {
+    if (this.#waiting[lane].length >= this.#bounds[lane].queue) {
       return Promise.reject(fail('busy'));
     }
-    return new Promise((resolve) => this.#waiting.push(resolve));
+    return new Promise((resolve) => this.#waiting[lane].push(resolve));
   }
 
-  #release(): void {
-    const next = this.#waiting.shift();
-    if (next) next(); // the thread passes straight to the oldest waiting job
-    else this.#running -= 1;
+  #mayStart(lane: Lane): boolean {
+    const total = this.#running.upload + this.#running.render;
+    return total < this.#options.threads && this.#running[lane] < this.#bounds[lane].threads;
+  }
+
+  /** The freed thread goes to the oldest waiting upload, else to the oldest waiting render if renders may take it. */
+  #release(lane: Lane): void {
+    this.#running[lane] -= 1;
+    for (const next of ['upload', 'render'] as const) {
+      const start = this.#waiting[next][0];
+      if (start && this.#mayStart(next)) {
+        this.#waiting[next].shift();
+        this.#running[next] += 1;
+        start();
+        return;
+      }
+    }
   }
 }
+
+/** Uploads in one lane; renders and placeholders, the anonymous work, in the other. */
+type Lane = 'upload' | 'render';
 
 // Structured cloning turns the worker's Buffers into plain Uint8Arrays; wrap without copying.
 function asBuffer(bytes: Uint8Array): Buffer {

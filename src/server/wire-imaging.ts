@@ -7,7 +7,7 @@ import type { Metrics } from '../metrics/metrics.js';
 /** Starts the imaging worker pool and reports its queue and threads as gauges. */
 export function wireImaging(config: Config, metrics: Metrics): { pool: ImagingPool; imaging: Imaging } {
   const pool = new ImagingPool({
-    threads: config.imaging.threads, maxQueue: config.imaging.maxQueue, limits: config.imaging,
+    threads: config.imaging.threads, maxQueue: config.imaging.maxQueue, maxRenderQueue: config.imaging.maxRenderQueue, limits: config.imaging,
     onTimings: (job, timings) => {
       for (const [stage, seconds] of Object.entries(timings)) metrics.transcodeStage.observe({ job, stage }, seconds);
     },

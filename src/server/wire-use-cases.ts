@@ -28,6 +28,7 @@ export function wireUseCases(config: Config, { store, blobs }: Stores, imaging: 
   });
   // Uploads take milliseconds from blob put to metadata insert; a minute is a wide margin.
   const pictures = new Pictures(store, blobs, imaging, active, renditions, { recentWriteMs: Math.min(60_000, config.sweeper.graceMs) });
-  const avatars = new Avatars(active, renditions, blobs, imaging, config.read);
+  const placeholders = new RenditionCache({ maxBytes: config.read.placeholderCacheBytes, name: 'placeholder' }, metrics);
+  const avatars = new Avatars(active, renditions, blobs, imaging, config.read, placeholders);
   return { accounts, pictures, avatars };
 }

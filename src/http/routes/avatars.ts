@@ -17,6 +17,8 @@ const EMBEDDABLE = {
 } as const;
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
+// A stand-in of another size (the render lane was full): shown now, kept by no cache.
+const NO_STORE = 'no-store';
 
 /** `If-None-Match` against a strong ETag (weak comparison, as RFC 9110 asks for GET). */
 export function etagMatches(ifNoneMatch: string, etag: string): boolean {
@@ -81,6 +83,7 @@ export function avatarHandlers(avatars: Avatars, config: AvatarRouteSettings): H
 
   const images = new ImageReplies(cacheControl);
   const immutable = new ImageReplies(IMMUTABLE);
+  const substitutes = new ImageReplies(NO_STORE);
   const queries = new AvatarQueries(config);
   const negotiation = new WebpNegotiation();
 
@@ -89,7 +92,7 @@ export function avatarHandlers(avatars: Avatars, config: AvatarRouteSettings): H
     const vary = req.format === undefined;
     switch (found.kind) {
       case 'picture':
-        return images.reply(ctx, 200, found.rendition, vary);
+        return (found.rendition.substitute ? substitutes : images).reply(ctx, 200, found.rendition, vary);
       case 'placeholder':
         // The default placeholder stands in for a missing picture; one asked for by `d` is the answer.
         return images.reply(ctx, req.fallback.kind === 'generated' ? 200 : 404, found.rendition, vary);
@@ -117,7 +120,7 @@ export function avatarHandlers(avatars: Avatars, config: AvatarRouteSettings): H
 
   const keyReply = (ctx: Ctx, rendition: Rendition | undefined): Reply => {
     if (!rendition) throw fail('rendition_not_found');
-    return immutable.reply(ctx, 200, rendition, false);
+    return (rendition.substitute ? substitutes : immutable).reply(ctx, 200, rendition, false);
   };
 
   const byKey = (ctx: Ctx): Reply | Promise<Reply> => {

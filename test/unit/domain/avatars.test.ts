@@ -5,6 +5,7 @@ import { masterKey, publicKey, renditionBlobKey } from '../../../src/domain/keys
 import type { ActiveLookups, RenditionLookups } from '../../../src/domain/read-caches.js';
 import { type Rendition, toRendition } from '../../../src/domain/rendition.js';
 import type { ActiveLookup, PictureRecord } from '../../../src/metadata/port.js';
+import { fail } from '../../../src/domain/errors.js';
 
 // The read path against fakes of its ports: what it answers from memory, what it loads, and
 // that a cache hit is a value (not a promise) reached without any store, blob or imaging call.
@@ -57,7 +58,7 @@ function setup() {
     render: vi.fn(async (_m: Uint8Array, size: number, format: string) => Buffer.from(`render ${size} ${format}`)),
     placeholder: vi.fn(async (kind: string, seed: string, size: number, format: string) => Buffer.from(`${kind} ${seed} ${size} ${format}`)),
   };
-  const avatars = new Avatars(active, renditions, blobs, imaging as unknown as ConstructorParameters<typeof Avatars>[3], { maxSize: 2048 });
+  const avatars = new Avatars(active, renditions, blobs, imaging as unknown as ConstructorParameters<typeof Avatars>[3], { maxSize: 2048, storedSizes: [32, 64, 128, 256, 512] }, renditions);
   const io = () => blobs.get.mock.calls.length + blobs.head.mock.calls.length + imaging.render.mock.calls.length
     + imaging.placeholder.mock.calls.length + active.loads;
   return { active, renditions, blobMap, blobs, imaging, avatars, io };
@@ -157,5 +158,30 @@ describe('Avatars.byKey', () => {
     blobMap.set(masterKey('ada', HASH), Buffer.from('master'));
     const loaded = await avatars.byKey(key);
     expect(loaded?.bytes.toString()).toBe('render 64 jpeg');
+  });
+});
+
+describe('the stored-size ladder', () => {
+  it('stores a size on the ladder, and renders any other size into memory only', async () => {
+    const { blobMap, blobs, avatars } = setup();
+    blobMap.set(masterKey('ada', HASH), Buffer.from('master'));
+    expect((await avatars.byKey(`ada.${HASH}.100.png`))?.bytes.toString()).toBe('render 100 png');
+    expect((await avatars.byKey(`ada.${HASH}.128.png`))?.bytes.toString()).toBe('render 128 png');
+    await vi.waitFor(() => expect(blobs.put).toHaveBeenCalledTimes(1));
+    expect(blobs.put).toHaveBeenCalledWith(renditionBlobKey('ada', HASH, 128, 'png'), expect.anything(), 'image/png');
+    expect([...blobMap.keys()].sort()).toEqual([masterKey('ada', HASH), renditionBlobKey('ada', HASH, 128, 'png')].sort());
+  });
+
+  it('when the render lane is full, serves the nearest stored size above as a substitute, else busy', async () => {
+    const { blobMap, imaging, avatars } = setup();
+    blobMap.set(masterKey('ada', HASH), Buffer.from('master'));
+    const busy = fail('busy');
+    imaging.render.mockImplementation(async () => { throw busy; });
+    await expect(avatars.byKey(`ada.${HASH}.100.png`)).rejects.toBe(busy);
+    blobMap.set(renditionBlobKey('ada', HASH, 64, 'png'), Buffer.from('stored 64'));
+    blobMap.set(renditionBlobKey('ada', HASH, 256, 'png'), Buffer.from('stored 256'));
+    const stand = await avatars.byKey(`ada.${HASH}.100.png`);
+    expect(stand?.bytes.toString()).toBe('stored 256');
+    expect(stand?.substitute).toBe(true);
   });
 });

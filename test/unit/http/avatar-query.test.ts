@@ -5,7 +5,7 @@ import type { ReadPathConfig } from '../../../src/config/index.js';
 
 const config: ReadPathConfig = {
   maxAgeSeconds: 60, staleWhileRevalidateSeconds: 600, defaultSize: 256, maxSize: 2048,
-  activeTtlMs: 5000, activeEntries: 100, renditionCacheBytes: 1 << 20, redirectHosts: [],
+  activeTtlMs: 5000, activeEntries: 100, renditionCacheBytes: 1 << 20, placeholderCacheBytes: 1 << 20, storedSizes: [32, 64, 128, 256, 512, 768], redirectHosts: [],
 };
 const parse = (q: string, c = config) => parseAvatarQuery(new URLSearchParams(q), c);
 

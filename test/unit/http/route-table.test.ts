@@ -20,7 +20,7 @@ import { PICTURE_ROUTES } from '../../../src/http/routes/pictures.js';
 
 const read: ReadPathConfig = {
   maxAgeSeconds: 60, staleWhileRevalidateSeconds: 600, defaultSize: 256, maxSize: 2048,
-  activeTtlMs: 5000, activeEntries: 1000, renditionCacheBytes: 1 << 20, redirectHosts: [],
+  activeTtlMs: 5000, activeEntries: 1000, renditionCacheBytes: 1 << 20, placeholderCacheBytes: 1 << 20, storedSizes: [32, 64, 128, 256, 512, 768], redirectHosts: [],
 };
 
 /** Inert dependencies: the factories only close over them, and no handler runs here. */

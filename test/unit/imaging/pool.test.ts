@@ -102,6 +102,23 @@ describe('ImagingPool', () => {
     expect(p.stats()).toMatchObject({ queued: 0, running: 0, utilization: 0 });
   });
 
+  it('keeps uploads apart from a storm of renders: their own lane, and the first free thread', async () => {
+    const p = pool({ threads: 2, maxQueue: 4, maxRenderQueue: 2 });
+    const { master } = await p.processUpload(await images.phoneJpeg(800, 600));
+    const later = await images.phoneJpeg(400, 300);
+    // Far more renders than the render lane holds: one running, two waiting, the rest refused.
+    const renders = Array.from({ length: 10 }, (_, n) => p.render(master, 1024 + n, 'avif'));
+    const upload = p.processUpload(later);
+    const during = p.stats();
+    const [uploaded, ...outcomes] = await Promise.allSettled([upload, ...renders]);
+    expect(uploaded?.status, 'the upload, sent after the storm began').toBe('fulfilled');
+    const refused = outcomes.filter((o) => o.status === 'rejected');
+    expect(refused.length).toBe(7);
+    for (const o of refused) expect((o as PromiseRejectedResult).reason).toMatchObject({ status: 503, code: 'busy' });
+    expect(during.running).toBe(2); // the render lane's one thread, and the upload's
+    expect(during.queued).toBe(2);
+  });
+
   it('takes jobs in the order they came, so none waits behind later ones under steady load', async () => {
     const p = pool({ threads: 1, maxQueue: 8 });
     const { master } = await p.processUpload(await images.phoneJpeg(400, 300));
