@@ -12,9 +12,9 @@ import { removeDataDir, type RunningServer, startServer } from '../support/serve
 /**
  * Issue 13, item 1: render storms. Anonymous clients ask for every size and format of one
  * picture, through `/{user}` and `/i/{key}`. The design bounds what that may cost: the stored
- * renditions of a picture (a fixed ladder of sizes per format, docs/DESIGN.md "Renditions"),
- * other users' cached reads and uploads (the render lane apart from the upload lane), and the
- * rendition cache (placeholders in a cache of their own).
+ * renditions of a picture (a fixed ladder of sizes per format, docs/DESIGN.md section 9.1),
+ * other users' uploads (the render lane apart from the upload lane), and the rendition cache
+ * (placeholders in a cache of their own). Other users' cached-hit p99 is measured and printed.
  */
 
 // DESIGN's stated bound on the stored renditions of one picture, all four formats.
