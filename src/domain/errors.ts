@@ -22,6 +22,7 @@ export const ERRORS = {
   invalid_request: { status: 400, message: (what: string) => what },
   invalid_multipart: { status: 400, message: 'The multipart body could not be parsed.' },
   missing_file: { status: 400, message: 'The multipart form has no "file" field.' },
+  too_many_parts: { status: 400, message: (limit: number) => `The multipart form has more than ${limit} parts; an upload needs "file" and an optional "label".` },
   invalid_size: {
     status: 400,
     message: (maxSize: number, received: string) => `Expected an integer size from 1 to ${maxSize} but received "${received.slice(0, 32)}".`,

@@ -1,12 +1,20 @@
 import type { HttpResponse } from '@trufflesuite/uws-js-unofficial';
 import { fail } from '../domain/errors.js';
 
+/** Looks at each piece of a body as it arrives, and throws (an AppError) to refuse the body. */
+export type BodyWatch = (piece: Buffer) => void;
+
 /**
  * Reads a request body into one Buffer, refusing it (413) as soon as it passes `limit`: up front
- * from Content-Length when there is one, else while the chunks arrive. Must be called in the
- * handler's own tick, before any await, or uWS may drop the data. Rejects if the client aborts.
+ * from Content-Length when there is one, else while the chunks arrive. With a Content-Length the
+ * body is copied once, straight into a buffer of that size, so a large body costs the loop one
+ * copy and no join. `watch` may refuse the body part-way (e.g. a multipart form with too many
+ * parts), so the rest is never read. Must be called in the handler's own tick, before any await,
+ * or uWS may drop the data. Rejects if the client aborts.
  */
-export function readBody(res: HttpResponse, contentLength: string, limit: number, onAbort: (fn: () => void) => void): Promise<Buffer> {
+export function readBody(
+  res: HttpResponse, contentLength: string, limit: number, onAbort: (fn: () => void) => void, watch?: BodyWatch,
+): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     if (contentLength !== '' && (!/^\d+$/.test(contentLength) || Number(contentLength) > limit)) {
       // Still attach onData, so uWS can route the unread bytes somewhere while we answer and close.
@@ -14,25 +22,37 @@ export function readBody(res: HttpResponse, contentLength: string, limit: number
       reject(fail('too_large', limit));
       return;
     }
+    const expected = contentLength === '' ? undefined : Number(contentLength);
+    let whole: Buffer | undefined;
     const chunks: Buffer[] = [];
     let received = 0;
     let finished = false;
+    const refuse = (err: unknown): void => { finished = true; reject(err); };
     onAbort(() => {
-      if (!finished) { finished = true; reject(new ClientAborted()); }
+      if (!finished) refuse(new ClientAborted());
     });
     res.onData((chunk, isLast) => {
       if (finished) return;
-      received += chunk.byteLength;
-      if (received > limit) {
-        finished = true;
-        reject(fail('too_large', limit));
-        return;
+      const size = chunk.byteLength;
+      if (received + size > (expected ?? limit)) return refuse(fail('too_large', limit));
+      // The watch sees uWS's own memory, before any copy: a body it refuses costs no allocation.
+      try {
+        watch?.(Buffer.from(chunk));
+      } catch (err) {
+        return refuse(err);
       }
       // uWS reuses the chunk's memory after this callback returns: copy it.
-      chunks.push(Buffer.from(chunk.slice(0)));
+      if (expected !== undefined) {
+        whole ??= Buffer.allocUnsafe(expected);
+        whole.set(new Uint8Array(chunk), received);
+      } else {
+        chunks.push(Buffer.from(chunk.slice(0)));
+      }
+      received += size;
       if (isLast) {
         finished = true;
-        resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
+        if (whole) resolve(received === whole.length ? whole : whole.subarray(0, received));
+        else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
       }
     });
   });

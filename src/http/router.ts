@@ -6,7 +6,7 @@ import { recordRequest, type TalliedRoute } from './access-log.js';
 import { type Ctx, RequestCtx } from './context.js';
 import { toErrorReply } from './error-reply.js';
 import type { InFlight } from './in-flight.js';
-import { ClientAborted, readBody } from './read-body.js';
+import { type BodyWatch, ClientAborted, readBody } from './read-body.js';
 import { errorReply, type Reply, writeReply } from './reply.js';
 
 export type Handler = (ctx: Ctx) => Reply | Promise<Reply>;
@@ -19,6 +19,8 @@ export interface RouteSpec {
   handler: Handler;
   /** Read the body up to this many bytes (413 beyond); may depend on the Content-Type. */
   bodyLimit?: number | ((contentType: string) => number);
+  /** Looks at the body as it arrives and may refuse it part-way; may depend on the Content-Type. */
+  bodyWatch?: (contentType: string) => BodyWatch | undefined;
 }
 
 export interface RouterDeps {
@@ -83,7 +85,7 @@ function handle(deps: RouterDeps, bound: BoundRoute, res: HttpResponse, req: Htt
   const bodyPromise = route.bodyLimit === undefined ? undefined
     : readBody(res, ctx.header('content-length'),
       typeof route.bodyLimit === 'number' ? route.bodyLimit : route.bodyLimit(ctx.header('content-type')),
-      onAbort);
+      onAbort, route.bodyWatch?.(ctx.header('content-type')));
   if (bodyPromise) {
     bodyPromise.catch(() => undefined); // handled where awaited; never an unhandled rejection
     ctx.body = () => bodyPromise;

@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import type { Accounts } from '../../domain/accounts.js';
 import type { Avatars } from '../../domain/avatars.js';
 import { guard } from '../auth.js';
-import { JSON_BODY_LIMIT, uploadBodyLimit } from '../parse-body.js';
+import { JSON_BODY_LIMIT, uploadBodyLimit, uploadBodyWatch } from '../parse-body.js';
 import type { Handler, RouteSpec } from '../router.js';
 import { ACCOUNT_ROUTES, accountHandlers, type AccountRouteDeps } from './accounts.js';
 import { AVATAR_ROUTES, avatarHandlers, type AvatarRouteSettings } from './avatars.js';
@@ -55,6 +55,9 @@ export function metricsRoutes(registry: Registry): RouteSpec[] {
 function toSpec(decl: RouteDecl, handler: Handler, maxUploadBytes: number): RouteSpec {
   const spec: RouteSpec = { method: decl.method, pattern: decl.pattern, handler };
   if (decl.body === 'json') spec.bodyLimit = JSON_BODY_LIMIT;
-  if (decl.body === 'upload') spec.bodyLimit = uploadBodyLimit(maxUploadBytes);
+  if (decl.body === 'upload') {
+    spec.bodyLimit = uploadBodyLimit(maxUploadBytes);
+    spec.bodyWatch = uploadBodyWatch;
+  }
   return spec;
 }
