@@ -91,6 +91,12 @@ export const ERRORS = {
     message: 'Too many failed logins; wait before trying again.',
     headers: (retryAfterSeconds: number) => retryAfter(retryAfterSeconds),
   },
+  too_many_uploads: {
+    status: 429,
+    message: (perAccount: number) => `This account already has ${perAccount} uploads in flight; wait for one to finish.`,
+    headers: retryAfter(5),
+  },
+  uploads_busy: { status: 503, message: 'The node is receiving as many upload bytes as it can hold; retry shortly.', headers: retryAfter(2) },
   busy: { status: 503, message: 'The image workers are saturated; retry shortly.', headers: retryAfter(1) },
   shutting_down: { status: 503, message: 'The server is shutting down; retry on another node.', headers: retryAfter(1) },
   metadata_unavailable: { status: 503, message: 'The metadata store is not answering; try again shortly.', headers: retryAfter(2) },
