@@ -45,6 +45,10 @@ const schema = {
   ONEPIC_REDIRECT_HOSTS: [list, ''],
 
   ONEPIC_MAX_UPLOAD_BYTES: [int(1024, 1_073_741_824), String(10 * 1024 * 1024)],
+  // 256 MiB of bodies keeps a node well inside a 2 GiB limit with the rendition cache and the
+  // workers' images (docs/CONFIGURATION.md, "Upload bodies in flight").
+  ONEPIC_UPLOAD_BYTES_IN_FLIGHT: [int(1024, 68_719_476_736), String(256 * 1024 * 1024)],
+  ONEPIC_UPLOADS_PER_ACCOUNT: [int(1, 10_000), '4'],
   ONEPIC_MAX_PIXELS: [int(256, 1_000_000_000), '50000000'],
   ONEPIC_MIN_SIDE: [int(1, 4096), '16'],
   ONEPIC_MAX_FRAMES: [int(1, 100_000), '1000'],
@@ -102,6 +106,10 @@ function crossChecks(e: Env): string[] {
   const problems: string[] = [];
   if (e.ONEPIC_DEFAULT_SIZE > e.ONEPIC_MAX_SIZE) {
     problems.push(`ONEPIC_DEFAULT_SIZE=${e.ONEPIC_DEFAULT_SIZE}: must not exceed ONEPIC_MAX_SIZE=${e.ONEPIC_MAX_SIZE}`);
+  }
+  // The largest multipart upload (its form framing included) must fit, or it could never be read.
+  if (e.ONEPIC_UPLOAD_BYTES_IN_FLIGHT < e.ONEPIC_MAX_UPLOAD_BYTES + 64 * 1024) {
+    problems.push(`ONEPIC_UPLOAD_BYTES_IN_FLIGHT=${e.ONEPIC_UPLOAD_BYTES_IN_FLIGHT}: must be at least ONEPIC_MAX_UPLOAD_BYTES + 65536 (${e.ONEPIC_MAX_UPLOAD_BYTES + 65536})`);
   }
   if (e.ONEPIC_METRICS_PORT !== 0 && e.ONEPIC_METRICS_PORT === e.PORT) {
     problems.push(`ONEPIC_METRICS_PORT=${e.ONEPIC_METRICS_PORT}: must differ from PORT (use 0 to serve /metrics on PORT)`);

@@ -66,6 +66,8 @@ export interface Config {
   read: ReadPathConfig;
   imaging: ImagingConfig;
   auth: AuthConfig;
+  /** Body bytes in flight on the node, and uploads in flight per account. */
+  uploads: { bytesInFlight: number; perAccount: number };
   sweeper: { intervalMs: number; graceMs: number };
 }
 
@@ -110,6 +112,7 @@ function toConfig(e: Env): Config {
       failuresPerAccount: e.ONEPIC_LOGIN_FAILURES_PER_ACCOUNT, failuresPerIp: e.ONEPIC_LOGIN_FAILURES_PER_IP,
       trustProxy: e.ONEPIC_TRUST_PROXY,
     },
+    uploads: { bytesInFlight: e.ONEPIC_UPLOAD_BYTES_IN_FLIGHT, perAccount: e.ONEPIC_UPLOADS_PER_ACCOUNT },
     sweeper: { intervalMs: Math.round(e.ONEPIC_SWEEP_INTERVAL_SECONDS * 1000), graceMs: Math.round(e.ONEPIC_SWEEP_GRACE_SECONDS * 1000) },
   };
 }

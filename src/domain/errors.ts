@@ -22,6 +22,7 @@ export const ERRORS = {
   invalid_request: { status: 400, message: (what: string) => what },
   invalid_multipart: { status: 400, message: 'The multipart body could not be parsed.' },
   missing_file: { status: 400, message: 'The multipart form has no "file" field.' },
+  too_many_parts: { status: 400, message: (limit: number) => `The multipart form has more than ${limit} parts; an upload needs "file" and an optional "label".` },
   invalid_size: {
     status: 400,
     message: (maxSize: number, received: string) => `Expected an integer size from 1 to ${maxSize} but received "${received.slice(0, 32)}".`,
@@ -90,6 +91,12 @@ export const ERRORS = {
     message: 'Too many failed logins; wait before trying again.',
     headers: (retryAfterSeconds: number) => retryAfter(retryAfterSeconds),
   },
+  too_many_uploads: {
+    status: 429,
+    message: (perAccount: number) => `This account already has ${perAccount} uploads in flight; wait for one to finish.`,
+    headers: retryAfter(5),
+  },
+  uploads_busy: { status: 503, message: 'The node is receiving as many upload bytes as it can hold; retry shortly.', headers: retryAfter(2) },
   busy: { status: 503, message: 'The image workers are saturated; retry shortly.', headers: retryAfter(1) },
   shutting_down: { status: 503, message: 'The server is shutting down; retry on another node.', headers: retryAfter(1) },
   metadata_unavailable: { status: 503, message: 'The metadata store is not answering; try again shortly.', headers: retryAfter(2) },

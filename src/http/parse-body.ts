@@ -2,6 +2,8 @@ import uWS from '@trufflesuite/uws-js-unofficial';
 import { z } from 'zod';
 import { fail } from '../domain/errors.js';
 import type { Ctx } from './context.js';
+import { checkMultipartLimits, multipartPartsWatch } from './multipart-limits.js';
+import type { BodyWatch } from './read-body.js';
 
 /**
  * What a route makes of the bytes read-body.ts read: a JSON document checked against a zod
@@ -37,8 +39,14 @@ export const credentialsSchema = z.object({
 /** Multipart framing around the image: bounded, so the limit stays meaningful. */
 const MULTIPART_OVERHEAD = 64 * 1024;
 
+const isMultipart = (contentType: string) => contentType.toLowerCase().startsWith('multipart/form-data');
+
 export const uploadBodyLimit = (maxBytes: number) => (contentType: string) =>
-  contentType.toLowerCase().startsWith('multipart/form-data') ? maxBytes + MULTIPART_OVERHEAD : maxBytes;
+  isMultipart(contentType) ? maxBytes + MULTIPART_OVERHEAD : maxBytes;
+
+/** A multipart upload is refused as soon as it shows too many parts, before the rest is read. */
+export const uploadBodyWatch = (contentType: string): BodyWatch | undefined =>
+  isMultipart(contentType) ? multipartPartsWatch(contentType) : undefined;
 
 export interface UploadInput {
   bytes: Buffer;
@@ -55,6 +63,7 @@ export async function uploadBody(ctx: Ctx, maxBytes: number): Promise<UploadInpu
   const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
   const body = await ctx.body();
   if (mediaType === 'multipart/form-data') {
+    checkMultipartLimits(body, contentType);
     const parts = uWS.getParts(body, contentType);
     if (!parts) throw fail('invalid_multipart');
     const file = parts.find((p) => p.name === 'file');

@@ -6,7 +6,8 @@ import { recordRequest, type TalliedRoute } from './access-log.js';
 import { type Ctx, RequestCtx } from './context.js';
 import { toErrorReply } from './error-reply.js';
 import type { InFlight } from './in-flight.js';
-import { ClientAborted, readBody } from './read-body.js';
+import { type BodyReader, type BodyWatch, ClientAborted, readBody, refusedBody } from './read-body.js';
+import type { BodyBudget, Release } from './upload-gate.js';
 import { errorReply, type Reply, writeReply } from './reply.js';
 
 export type Handler = (ctx: Ctx) => Reply | Promise<Reply>;
@@ -19,6 +20,10 @@ export interface RouteSpec {
   handler: Handler;
   /** Read the body up to this many bytes (413 beyond); may depend on the Content-Type. */
   bodyLimit?: number | ((contentType: string) => number);
+  /** Looks at the body as it arrives and may refuse it part-way; may depend on the Content-Type. */
+  bodyWatch?: (contentType: string) => BodyWatch | undefined;
+  /** The node's budget of body bytes in flight, reserved before the body is read (503 beyond). */
+  bodyBudget?: BodyBudget;
 }
 
 export interface RouterDeps {
@@ -80,21 +85,30 @@ function handle(deps: RouterDeps, bound: BoundRoute, res: HttpResponse, req: Htt
   const args: string[] = [];
   for (let i = 0, n = bound.params; i < n; i++) args.push(req.getParameter(i) ?? '');
   const ctx = new RequestCtx(req, res, deps.trustProxy, method, req.getUrl(), req.getQuery() ?? '', args);
-  const bodyPromise = route.bodyLimit === undefined ? undefined
-    : readBody(res, ctx.header('content-length'),
-      typeof route.bodyLimit === 'number' ? route.bodyLimit : route.bodyLimit(ctx.header('content-type')),
-      onAbort);
-  if (bodyPromise) {
-    bodyPromise.catch(() => undefined); // handled where awaited; never an unhandled rejection
-    ctx.body = () => bodyPromise;
+  let reader: BodyReader | undefined;
+  let releaseBytes: Release | undefined;
+  if (route.bodyLimit !== undefined) {
+    const contentType = ctx.header('content-type');
+    const contentLength = ctx.header('content-length');
+    const limit = typeof route.bodyLimit === 'number' ? route.bodyLimit : route.bodyLimit(contentType);
+    releaseBytes = route.bodyBudget?.reserve(bytesToReserve(contentLength, limit));
+    if (route.bodyBudget && !releaseBytes) reader = refusedBody(res, fail('uploads_busy'));
+    else reader = readBody(res, contentLength, limit, onAbort, route.bodyWatch?.(contentType));
+    if (releaseBytes) onAbort(releaseBytes);
+    const { body, start } = reader;
+    body.catch(() => undefined); // handled where awaited; never an unhandled rejection
+    ctx.body = () => { start(); return body; };
   }
   const head = method === 'HEAD';
   deps.inFlight.enter();
 
   const finish = (reply: Reply, corked: boolean): void => {
+    releaseBytes?.();
     if (aborted) return done(deps, bound, ctx, started, 499, 0);
+    // The answer is decided: whatever of the body is still unread flows past, unkept.
+    reader?.discard();
     // The unread rest of a refused body must not be parsed as the next request.
-    const close = reply.close === true || (bodyPromise !== undefined && reply.status >= 400);
+    const close = reply.close === true || (reader !== undefined && reply.status >= 400);
     const bytes = bodyBytes(reply, head);
     let pending: Promise<void> | undefined;
     const write = () => { pending = writeReply(res, reply, { head, close, requestId: ctx.requestId, isAborted: () => aborted }); };
@@ -136,6 +150,12 @@ function done(deps: RouterDeps, bound: BoundRoute, ctx: Ctx, started: bigint, st
 function bodyBytes(reply: Reply, head: boolean): number {
   if (head || reply.status === 204 || reply.status === 304 || reply.body === undefined) return 0;
   return typeof reply.body === 'string' ? Buffer.byteLength(reply.body) : reply.body.length;
+}
+
+/** What a body may take before it is read: its Content-Length, or the limit when it has none (none when it is refused unread). */
+function bytesToReserve(contentLength: string, limit: number): number {
+  if (contentLength === '') return limit;
+  return /^\d+$/.test(contentLength) && Number(contentLength) <= limit ? Number(contentLength) : 0;
 }
 
 function countParams(pattern: string): number {

@@ -33,6 +33,7 @@ export async function startServers(
     read: config.read,
     accounts,
     maxUploadBytes: config.imaging.maxBytes,
+    uploadBudget: config.uploads,
     metricsOnOwnPort,
   });
   const servers: HttpServer[] = [createHttpServer(table, { metrics, log, trustProxy: config.auth.trustProxy })];

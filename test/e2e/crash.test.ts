@@ -36,7 +36,9 @@ afterAll(async () => {
 });
 
 async function boot(env: Record<string, string>): Promise<RunningServer> {
-  const server = await startServer({ dataDir, env });
+  // These uploads of one account race each other on purpose: room for all of them at once (the
+  // per-account bound has its own test, test/hostile/slow-uploads.test.ts).
+  const server = await startServer({ dataDir, env: { ONEPIC_UPLOADS_PER_ACCOUNT: String(UPLOADS), ...env } });
   servers.push(server);
   return server;
 }

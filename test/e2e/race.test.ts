@@ -48,7 +48,11 @@ async function expectServes(picture: Picture, context: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  server = await startServer({ env: { ONEPIC_SWEEP_INTERVAL_SECONDS: '0.25', ONEPIC_SWEEP_GRACE_SECONDS: String(GRACE_MS / 1000) } });
+  // One account's uploads race each other on purpose: room for all of them at once (the
+  // per-account bound has its own test, test/hostile/slow-uploads.test.ts).
+  server = await startServer({ env: {
+    ONEPIC_SWEEP_INTERVAL_SECONDS: '0.25', ONEPIC_SWEEP_GRACE_SECONDS: String(GRACE_MS / 1000), ONEPIC_UPLOADS_PER_ACCOUNT: '64',
+  } });
   token = await register(server.base, USER);
   fixtures = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((seed) => distinctJpeg(seed)));
 });

@@ -2,8 +2,9 @@ import type { Registry } from 'prom-client';
 import type { Accounts } from '../../domain/accounts.js';
 import type { Avatars } from '../../domain/avatars.js';
 import { guard } from '../auth.js';
-import { JSON_BODY_LIMIT, uploadBodyLimit } from '../parse-body.js';
+import { JSON_BODY_LIMIT, uploadBodyLimit, uploadBodyWatch } from '../parse-body.js';
 import type { Handler, RouteSpec } from '../router.js';
+import { AccountSlots, BodyBudget } from '../upload-gate.js';
 import { ACCOUNT_ROUTES, accountHandlers, type AccountRouteDeps } from './accounts.js';
 import { AVATAR_ROUTES, avatarHandlers, type AvatarRouteSettings } from './avatars.js';
 import { metricsHandler, OPS_ROUTES, opsHandlers, type OpsDeps } from './ops.js';
@@ -30,6 +31,8 @@ export interface RouteDeps {
   /** Also checks tokens, for the routes whose `auth` asks for one. */
   accounts: Accounts;
   maxUploadBytes: number;
+  /** Body bytes in flight on the node, and uploads in flight per account (see upload-gate.ts). */
+  uploadBudget: { bytesInFlight: number; perAccount: number };
   /** When /metrics has its own port (see `metricsRoutes`), the main one does not serve it. */
   metricsOnOwnPort: boolean;
 }
@@ -42,9 +45,16 @@ export function routes(d: RouteDeps): RouteSpec[] {
     ...pictureHandlers({ ...d.pictureRoutes, maxUploadBytes: d.maxUploadBytes }),
     ...avatarHandlers(d.avatars, d.read),
   };
+  const budget = new BodyBudget(d.uploadBudget.bytesInFlight);
+  const slots = new AccountSlots(d.uploadBudget.perAccount);
   return (Object.keys(ROUTES) as RouteName[])
     .filter((name) => !(d.metricsOnOwnPort && name === 'metrics'))
-    .map((name) => toSpec(ROUTES[name], guard(d.accounts, ROUTES[name].auth, handlers[name]), d.maxUploadBytes));
+    .map((name) => {
+      const decl: RouteDecl = ROUTES[name];
+      const spec = toSpec(decl, guard(d.accounts, decl.auth, handlers[name], decl.body === 'upload' ? slots : undefined), d.maxUploadBytes);
+      if (decl.body !== undefined) spec.bodyBudget = budget;
+      return spec;
+    });
 }
 
 /** The routes of the metrics port, when it has its own. */
@@ -55,6 +65,9 @@ export function metricsRoutes(registry: Registry): RouteSpec[] {
 function toSpec(decl: RouteDecl, handler: Handler, maxUploadBytes: number): RouteSpec {
   const spec: RouteSpec = { method: decl.method, pattern: decl.pattern, handler };
   if (decl.body === 'json') spec.bodyLimit = JSON_BODY_LIMIT;
-  if (decl.body === 'upload') spec.bodyLimit = uploadBodyLimit(maxUploadBytes);
+  if (decl.body === 'upload') {
+    spec.bodyLimit = uploadBodyLimit(maxUploadBytes);
+    spec.bodyWatch = uploadBodyWatch;
+  }
   return spec;
 }

@@ -32,6 +32,7 @@ const deps = (metricsOnOwnPort: boolean): RouteDeps => ({
   read,
   accounts: {} as never,
   maxUploadBytes: 1000,
+  uploadBudget: { bytesInFlight: 1 << 30, perAccount: 4 },
   metricsOnOwnPort,
 });
 
