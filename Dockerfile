@@ -40,6 +40,17 @@ ENV NODE_ENV=production \
     PORT=8080 \
     HOST=0.0.0.0 \
     ONEPIC_DATA_DIR=/data
+
+# glibc's malloc fragments under libvips' many threads, and the resident set of a node doing
+# large renders keeps climbing; jemalloc returns the memory (bench/results/memory-latest.md,
+# docs/OPERATIONS.md "Memory per node"). The link gives it one path on every architecture.
+# MALLOC_ARENA_MAX=2, as `npm start` sets it, is glibc's fallback should LD_PRELOAD be dropped.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libjemalloc2 \
+ && ln -s "/usr/lib/$(uname -m)-linux-gnu/libjemalloc.so.2" /usr/local/lib/libjemalloc.so.2 \
+ && rm -rf /var/lib/apt/lists/*
+ENV LD_PRELOAD=/usr/local/lib/libjemalloc.so.2 \
+    MALLOC_ARENA_MAX=2
 WORKDIR /app
 
 # The node_modules of the build stage, pruned to production dependencies: the native modules

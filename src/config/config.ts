@@ -23,6 +23,7 @@ const schema = {
   PORT: [int(0, 65535), '8080'],
   HOST: [z.string().min(1), '0.0.0.0'],
   ONEPIC_DATA_DIR: [z.string().min(1), './data'],
+  ONEPIC_DISK_RESERVE_MB: [int(0, 1024), '8'],
   ONEPIC_METADATA: [z.enum(['embedded', 'cassandra']), 'embedded'],
   ONEPIC_CASSANDRA_CONTACT_POINTS: [list.pipe(z.array(z.string().regex(/^[^\s:]+(:\d+)?$/, 'expected host or host:port')).min(1)), '127.0.0.1:9042'],
   ONEPIC_CASSANDRA_LOCAL_DC: [z.string().min(1), 'datacenter1'],

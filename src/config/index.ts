@@ -5,11 +5,19 @@ import { parseEnv, type Env } from './config.js';
 export { ConfigError } from './config.js';
 
 export type MetadataConfig =
-  | { kind: 'embedded'; path: string }
+  | {
+      kind: 'embedded'; path: string;
+      /** Held back beside the database so that deletes commit on a full volume. */
+      reserveBytes: number;
+    }
   | { kind: 'cassandra'; contactPoints: string[]; localDataCenter: string; keyspace: string; replicationFactor: number };
 
 export type BlobsConfig =
-  | { kind: 'fs'; root: string }
+  | {
+      kind: 'fs'; root: string;
+      /** Readiness reports the store full below this much free space. */
+      minFreeBytes: number;
+    }
   | {
       kind: 's3'; endpoint: string | undefined; bucket: string; region: string; forcePathStyle: boolean;
       /** Prepended to every key, so several deployments (or test runs) can share one bucket. */
@@ -78,6 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 function toConfig(e: Env): Config {
   const dataDir = path.resolve(e.ONEPIC_DATA_DIR);
+  const reserveBytes = e.ONEPIC_DISK_RESERVE_MB * 1024 * 1024;
   return {
     server: {
       port: e.PORT, host: e.HOST, metricsPort: e.ONEPIC_METRICS_PORT,
@@ -85,13 +94,13 @@ function toConfig(e: Env): Config {
       publicUrl: e.ONEPIC_PUBLIC_URL?.replace(/\/+$/, ''), logLevel: e.ONEPIC_LOG_LEVEL,
     },
     metadata: e.ONEPIC_METADATA === 'embedded'
-      ? { kind: 'embedded', path: path.join(dataDir, 'metadata.sqlite') }
+      ? { kind: 'embedded', path: path.join(dataDir, 'metadata.sqlite'), reserveBytes }
       : {
           kind: 'cassandra', contactPoints: e.ONEPIC_CASSANDRA_CONTACT_POINTS, localDataCenter: e.ONEPIC_CASSANDRA_LOCAL_DC,
           keyspace: e.ONEPIC_CASSANDRA_KEYSPACE, replicationFactor: e.ONEPIC_CASSANDRA_REPLICATION_FACTOR,
         },
     blobs: e.ONEPIC_BLOBS === 'fs'
-      ? { kind: 'fs', root: path.join(dataDir, 'blobs') }
+      ? { kind: 'fs', root: path.join(dataDir, 'blobs'), minFreeBytes: reserveBytes }
       : { kind: 's3', endpoint: e.ONEPIC_S3_ENDPOINT, bucket: e.ONEPIC_S3_BUCKET, region: e.ONEPIC_S3_REGION, forcePathStyle: e.ONEPIC_S3_FORCE_PATH_STYLE, prefix: e.ONEPIC_S3_PREFIX },
     read: {
       maxAgeSeconds: e.ONEPIC_CACHE_MAX_AGE, staleWhileRevalidateSeconds: e.ONEPIC_CACHE_STALE_WHILE_REVALIDATE,

@@ -147,3 +147,14 @@ export class StoreUnavailableError extends AppError {
     this.cause = cause;
   }
 }
+
+/**
+ * A store's volume has no room (ENOSPC, SQLITE_FULL). To a client it is the same 503 as any
+ * unavailable store; readiness names it "full", since freeing space, not waiting, is the cure.
+ */
+export class StoreFullError extends StoreUnavailableError {
+  constructor(store: 'metadata' | 'blobs', cause: unknown) {
+    super(store, cause);
+    this.name = 'StoreFullError';
+  }
+}

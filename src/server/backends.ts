@@ -10,7 +10,7 @@ import type { MetadataStore } from '../metadata/port.js';
 export async function openMetadataStore(config: MetadataConfig): Promise<MetadataStore> {
   switch (config.kind) {
     case 'embedded':
-      return new SqliteMetadataStore({ path: config.path });
+      return new SqliteMetadataStore({ path: config.path, reserveBytes: config.reserveBytes });
     case 'cassandra':
       return CassandraMetadataStore.open(config);
   }
@@ -27,7 +27,7 @@ export interface OpenedBlobStore {
 export async function openBlobStore(config: BlobsConfig): Promise<OpenedBlobStore> {
   switch (config.kind) {
     case 'fs': {
-      const blobs = await FsBlobStore.open({ root: config.root });
+      const blobs = await FsBlobStore.open({ root: config.root, minFreeBytes: config.minFreeBytes });
       // A temp file lives for the milliseconds of one put; a minute's floor spares puts in flight.
       return { blobs, housekeeping: async (graceMs) => { await blobs.sweepTemp(Math.max(graceMs, 60_000)); } };
     }

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, utimes } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, statfs, unlink, utimes } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { StoreUnavailableError } from '../../domain/errors.js';
+import { StoreFullError, StoreUnavailableError } from '../../domain/errors.js';
 import type { BlobInfo, BlobStore } from '../port.js';
 import { checkDeletePrefix, checkKey, checkListPrefix, splitPrefix } from '../keys.js';
 
@@ -14,11 +14,15 @@ export interface FsBlobStoreOptions {
    * flight in another process sharing the root (e.g. during a rolling restart). Default 15 min.
    */
   staleTempMs?: number;
+  /** ping() reports the store full (StoreFullError) when the volume has less free than this. Default 0. */
+  minFreeBytes?: number;
 }
 
 const TEMP_DIR = '.tmp';
 /** Error codes that mean "no such key" when a key's path is read or removed. */
 const MISSING = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
+/** Error codes that mean the volume has no room: no space, or the user's quota spent. */
+const FULL = new Set(['ENOSPC', 'EDQUOT']);
 
 /**
  * Blobs as files under one root: the key `arpit/<hash>/master` is the file
@@ -30,7 +34,7 @@ export class FsBlobStore implements BlobStore {
   private readonly root: string;
   private readonly tempDir: string;
 
-  private constructor(root: string) {
+  private constructor(root: string, private readonly minFreeBytes: number) {
     // Absolute, so that walking up from a key's directory recognises the root when it meets it.
     this.root = resolve(root);
     this.tempDir = join(this.root, TEMP_DIR);
@@ -38,7 +42,7 @@ export class FsBlobStore implements BlobStore {
 
   /** Creates the root and its temp directory, and removes stale temp files of earlier crashes. */
   static async open(options: FsBlobStoreOptions): Promise<FsBlobStore> {
-    const store = new FsBlobStore(options.root);
+    const store = new FsBlobStore(options.root, options.minFreeBytes ?? 0);
     await store.io(() => mkdir(store.tempDir, { recursive: true }));
     await store.sweepTemp(options.staleTempMs ?? 15 * 60_000);
     return store;
@@ -115,6 +119,9 @@ export class FsBlobStore implements BlobStore {
 
   async ping(): Promise<void> {
     await this.io(() => access(this.tempDir, constants.W_OK));
+    const { bavail, bsize } = await this.io(() => statfs(this.root));
+    const free = bavail * bsize;
+    if (free < this.minFreeBytes) throw new StoreFullError('blobs', new Error(`${free} bytes free, below ${this.minFreeBytes}`));
   }
 
   async close(): Promise<void> {
@@ -178,11 +185,12 @@ export class FsBlobStore implements BlobStore {
 
 /**
  * The one place the fs store decides what means "the disk cannot serve now": any failed system
- * call (EIO, ENOSPC, EACCES, ...) becomes StoreUnavailableError; other errors are bugs and keep
- * their stack.
+ * call (EIO, EACCES, ...) becomes StoreUnavailableError, a volume without room StoreFullError;
+ * other errors are bugs and keep their stack.
  */
 function asStoreError(err: unknown): unknown {
-  return errorCode(err) !== undefined && 'syscall' in (err as object) ? new StoreUnavailableError('blobs', err) : err;
+  if (errorCode(err) === undefined || !('syscall' in (err as object))) return err;
+  return FULL.has(errorCode(err)!) ? new StoreFullError('blobs', err) : new StoreUnavailableError('blobs', err);
 }
 
 function errorCode(err: unknown): string | undefined {

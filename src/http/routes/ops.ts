@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import { StoreFullError } from '../../domain/errors.js';
 import { json, type Reply } from '../reply.js';
 import type { Handler } from '../router.js';
 import type { HandlersOf, RouteDecls } from './route-decl.js';
@@ -25,6 +26,10 @@ export const OPS_ROUTES = {
 const withTimeout = (p: Promise<void>, ms: number) =>
   Promise.race([p, new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
 
+/** "full" tells an operator that freeing space, not waiting, brings the store back. */
+const checkState = (r: PromiseSettledResult<void>): 'ok' | 'full' | 'unavailable' =>
+  r.status === 'fulfilled' ? 'ok' : r.reason instanceof StoreFullError ? 'full' : 'unavailable';
+
 export const metricsHandler = (registry: Registry): Handler => async (): Promise<Reply> => ({
   status: 200, headers: { 'Content-Type': registry.contentType, 'Cache-Control': 'no-store' }, body: await registry.metrics(),
 });
@@ -35,7 +40,7 @@ export function opsHandlers(d: OpsDeps): HandlersOf<typeof OPS_ROUTES> {
     readyz: async () => {
       const names = Object.keys(d.readiness);
       const results = await Promise.allSettled(names.map((n) => withTimeout(d.readiness[n]!(), READY_TIMEOUT_MS)));
-      const checks = Object.fromEntries(names.map((n, i) => [n, results[i]!.status === 'fulfilled' ? 'ok' : 'unavailable']));
+      const checks = Object.fromEntries(names.map((n, i) => [n, checkState(results[i]!)]));
       // Ready means "send me traffic": only a draining node says no. A store outage is shared
       // by every node, so failing readiness for it would take all of them out of the load
       // balancer at once, and with them the cached reads they can still serve; it shows as

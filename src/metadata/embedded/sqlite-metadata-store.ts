@@ -1,9 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { StoreFullError } from '../../domain/errors.js';
 import type { ActiveLookup, MetadataStore, PictureRecord, TokenRecord, UserRecord } from '../port.js';
+import { DiskReserve } from './disk-reserve.js';
 import { migrate } from './schema.js';
-import { asStoreError } from './store-errors.js';
+import { asStoreError, isVolumeFull } from './store-errors.js';
 import {
   PICTURE_COLUMNS, pictureParams, toPicture, toToken, toUser,
   type PictureRow, type TokenRow, type UserRow,
@@ -14,6 +16,11 @@ export interface SqliteMetadataStoreOptions {
   path: string;
   /** How long a statement waits for another process's write lock before giving up (503). */
   busyTimeoutMs?: number;
+  /**
+   * Bytes held back in `<path>.reserve` and released when the volume is full, so that deletes,
+   * which free space, still commit. Default 0: no reserve.
+   */
+  reserveBytes?: number;
 }
 
 type ActiveRow = { uid: string } & { [K in keyof PictureRow]: PictureRow[K] | null };
@@ -27,12 +34,15 @@ type ActiveRow = { uid: string } & { [K in keyof PictureRow]: PictureRow[K] | nu
 export class SqliteMetadataStore implements MetadataStore {
   private readonly db: Database.Database;
   private readonly sql: ReturnType<typeof prepareStatements>;
+  private readonly reserve: DiskReserve;
 
   /** Opens (creating if needed) and migrates the database; throws StoreUnavailableError if it cannot. */
   constructor(options: SqliteMetadataStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
     this.db = openDatabase(options.path, options.busyTimeoutMs ?? 5_000);
     this.sql = prepareStatements(this.db);
+    this.reserve = new DiskReserve(`${options.path}.reserve`, options.path === ':memory:' ? 0 : options.reserveBytes ?? 0);
+    this.reserve.ensure();
   }
 
   createUser(user: UserRecord): Promise<boolean> {
@@ -47,7 +57,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   deleteUser(username: string): Promise<PictureRecord[] | null> {
-    return this.run(this.tx(() => {
+    return this.runFreeing(this.tx(() => {
       const pictures = (this.sql.listPictures.all(username) as PictureRow[]).map(toPicture);
       // Pictures go with the user through ON DELETE CASCADE.
       if (this.sql.deleteUser.run(username).changes === 0) return null;
@@ -72,7 +82,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   deleteToken(tokenHash: string): Promise<void> {
-    return this.run(() => void this.sql.deleteToken.run(tokenHash));
+    return this.runFreeing(() => void this.sql.deleteToken.run(tokenHash));
   }
 
   insertPicture(picture: PictureRecord, opts: { uid: string; makeActive: boolean }): Promise<boolean> {
@@ -99,7 +109,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   deletePicture(username: string, id: string): Promise<PictureRecord | null> {
-    return this.run(this.tx(() => {
+    return this.runFreeing(this.tx(() => {
       const row = this.sql.deletePicture.get(username, id) as PictureRow | undefined;
       if (!row) return null;
       this.sql.clearActiveIf.run(username, id);
@@ -131,11 +141,14 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.run(() => this.sql.hashReferenced.get(username, hash) !== undefined);
   }
 
-  ping(): Promise<void> {
-    return this.run(() => void this.sql.ping.get());
+  async ping(): Promise<void> {
+    await this.run(() => void this.sql.ping.get());
+    // Without its reserve the store could not delete on a full volume: there is no room to remake it.
+    if (!this.reserve.ensure()) throw new StoreFullError('metadata', new Error('no room for the disk reserve'));
   }
 
   async close(): Promise<void> {
+    this.reserve.stopRetrying();
     this.db.close();
   }
 
@@ -151,6 +164,19 @@ export class SqliteMetadataStore implements MetadataStore {
   private tx<T>(body: () => T): () => T {
     const transaction = this.db.transaction(body);
     return () => transaction.immediate();
+  }
+
+  /**
+   * For the writes that free space (deletes): on a full volume the reserve is released and the
+   * write tried once more. Other writes get no such room, so they cannot spend it.
+   */
+  private async runFreeing<T>(body: () => T): Promise<T> {
+    try {
+      return body();
+    } catch (err) {
+      if (!isVolumeFull(err) || !this.reserve.release()) throw asStoreError(err);
+    }
+    return this.run(body);
   }
 
   private async run<T>(body: () => T): Promise<T> {

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { StoreUnavailableError } from '../../domain/errors.js';
+import { StoreFullError, StoreUnavailableError } from '../../domain/errors.js';
 
 /**
  * The one place the embedded store decides which driver errors mean "the database cannot serve
@@ -14,7 +14,11 @@ const UNAVAILABLE_CODES = [
   'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_NOMEM', 'SQLITE_PROTOCOL', 'SQLITE_PERM',
 ];
 
+/** SQLite's answer to a write on a volume without room (ENOSPC). */
+export const isVolumeFull = (err: unknown): boolean => err instanceof Database.SqliteError && err.code.startsWith('SQLITE_FULL');
+
 export function asStoreError(err: unknown, when: 'opening' | 'serving' = 'serving'): unknown {
+  if (isVolumeFull(err)) return new StoreFullError('metadata', err);
   if (err instanceof Database.SqliteError && (when === 'opening' || UNAVAILABLE_CODES.some((code) => err.code.startsWith(code)))) {
     return new StoreUnavailableError('metadata', err);
   }

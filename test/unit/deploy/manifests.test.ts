@@ -29,6 +29,7 @@ const OTHER_VARIABLES = new Set([
   'UV_THREADPOOL_SIZE', // src/config/threadpool.ts, before libuv starts
   'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', // the AWS SDK's default credential chain
   'NODE_ENV',
+  'LD_PRELOAD', 'MALLOC_ARENA_MAX', // the allocator: the dynamic loader and glibc (see 'The allocator' below)
 ]);
 const unknownVariables = (names: Iterable<string>) => [...names].filter((n) => !CONFIG_KEYS.has(n) && !OTHER_VARIABLES.has(n));
 const configOf = (env: Record<string, string>): Env => parseEnv(env);
@@ -413,7 +414,8 @@ describe('Dockerfile', () => {
   it('runs dist/main.js as package.json says, as a non-root uid, on the default PORT, stopping on SIGTERM', () => {
     const pkg = JSON.parse(text('package.json'));
     // The same command as `npm start` after its build step: node, its flags, then the main file.
-    const start = String(pkg.scripts.start).split('&&').at(-1)!.trim().split(/\s+/);
+    // Leading NAME=value assignments are the environment, checked in 'The allocator' below.
+    const start = String(pkg.scripts.start).split('&&').at(-1)!.trim().split(/\s+/).filter((w) => !/^\w+=/.test(w));
     expect(start.at(-1)).toBe(pkg.main);
     expect(JSON.parse(args('CMD').at(-1)!)).toEqual(start);
     expect(copies(runtime).map((c) => c.dst)).toContain(posix.join(workdir, 'package.json')); // "type": "module"
@@ -450,5 +452,33 @@ describe('Dockerfile', () => {
     for (const { src } of stages.flatMap(copies).filter((c) => !c.from)) {
       expect(allowed.some((a) => src === a || src.startsWith(`${a}/`)), `${src} is in the build context`).toBe(true);
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The allocator: glibc's malloc fragments under libvips (docs/OPERATIONS.md, "Memory per node"),
+// and the k8s memory limit is sized for jemalloc. Each way of running OnePic must keep its setting.
+
+const JEMALLOC = '/usr/local/lib/libjemalloc.so.2';
+const ALLOCATOR_ENV = { LD_PRELOAD: JEMALLOC, MALLOC_ARENA_MAX: '2' };
+
+describe('The allocator', () => {
+  it('npm start caps glibc at 2 arenas (it needs no package on the host)', () => {
+    const start = String(JSON.parse(text('package.json')).scripts.start).split('&&').at(-1)!.trim();
+    expect(start).toMatch(/^MALLOC_ARENA_MAX=2 node /);
+  });
+
+  it('the image installs jemalloc at the path it preloads, with the glibc cap as fallback', () => {
+    const env = Object.fromEntries(args('ENV').flatMap((a) => a.split(/\s+/)).map((kv) => kv.split('=') as [string, string]));
+    expect(env).toMatchObject(ALLOCATOR_ENV);
+    const run = args('RUN').join('\n');
+    expect(run).toMatch(/apt-get install .*\blibjemalloc2\b/);
+    expect(run).toContain(`libjemalloc.so.2" ${JEMALLOC}`);
+  });
+
+  it('the Kubernetes Deployment and every compose node state it too', () => {
+    const k8s = Object.fromEntries((container.env as Obj[]).filter((e) => 'value' in e).map((e) => [e.name, e.value]));
+    expect(k8s).toMatchObject(ALLOCATOR_ENV);
+    for (const name of nodeNames) expect(envOf(services[name]!)).toMatchObject(ALLOCATOR_ENV);
   });
 });
