@@ -4,6 +4,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { fail } from '../domain/errors.js';
 import { errorReply } from './reply.js';
 import { InFlight } from './in-flight.js';
+import { OverloadLog } from './overload-log.js';
 import { registerRoutes, type RouteSpec } from './router.js';
 
 export interface HttpServer {
@@ -26,7 +27,7 @@ export function createHttpServer(routes: RouteSpec[], deps: { metrics: Metrics; 
   const notFoundRoute: RouteSpec = {
     method: 'any', pattern: '/*', handler: () => errorReply(fail('not_found')),
   };
-  registerRoutes({ app, inFlight, ...deps }, [...routes, notFoundRoute]);
+  registerRoutes({ app, inFlight, overload: new OverloadLog(deps.log), ...deps }, [...routes, notFoundRoute]);
   let listenSocket: uWS.us_listen_socket | null = null;
 
   return {

@@ -6,6 +6,7 @@ import { recordRequest, type TalliedRoute } from './access-log.js';
 import { type Ctx, RequestCtx } from './context.js';
 import { toErrorReply } from './error-reply.js';
 import type { InFlight } from './in-flight.js';
+import type { OverloadLog } from './overload-log.js';
 import { ClientAborted, readBody } from './read-body.js';
 import { errorReply, type Reply, writeReply } from './reply.js';
 
@@ -26,6 +27,7 @@ export interface RouterDeps {
   metrics: Metrics;
   log: Logger;
   inFlight: InFlight;
+  overload: OverloadLog;
   trustProxy: boolean;
 }
 
