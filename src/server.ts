@@ -21,7 +21,8 @@ export async function start(): Promise<void> {
   const { pool, imaging } = wireImaging(config, metrics);
   const useCases = wireUseCases(config, stores, imaging, metrics);
   let draining = false;
-  const { servers, port, metricsPort } = await startServers(config, { log, metrics, stores, useCases, isDraining: () => draining });
+  const { servers, port, metricsPort } = await startServers(config, { log, metrics, stores, useCases, isDraining: () => draining })
+    .catch((err: unknown) => refuseToStart(log, err));
   const stopSweeper = startSweeping(config, stores, useCases.pictures, metrics, log);
 
   log.info({ port, metricsPort, metadata: config.metadata.kind, blobs: config.blobs.kind }, 'OnePic listening');
@@ -30,6 +31,12 @@ export async function start(): Promise<void> {
     servers, stopSweeper, closeImaging: () => pool.close(),
     closeStores: () => Promise.allSettled([stores.store.close(), stores.blobs.close()]),
   }, log, config.server.shutdownTimeoutMs, () => { draining = true; });
+}
+
+/** A port taken or not permitted: say which, and exit 1 rather than run half-started. */
+function refuseToStart(log: Logger, err: unknown): never {
+  log.fatal({ reason: err instanceof Error ? err.message : String(err) }, 'OnePic cannot start');
+  process.exit(1);
 }
 
 /** The configuration, or exit 2 with every problem listed. */

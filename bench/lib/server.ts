@@ -71,7 +71,9 @@ export async function startServer(options: ServerOptions = {}): Promise<BenchSer
   const env = {
     ...process.env, PORT: String(port), HOST: '127.0.0.1', ONEPIC_DATA_DIR: dataDir,
     ONEPIC_METADATA: 'embedded', ONEPIC_BLOBS: 'fs', ONEPIC_WORKERS: '1',
-    ONEPIC_LOG_LEVEL: 'warn', ONEPIC_SWEEP_INTERVAL_SECONDS: '0', ...options.env,
+    ONEPIC_LOG_LEVEL: 'warn', ONEPIC_SWEEP_INTERVAL_SECONDS: '0',
+    // The runs read /metrics from `base`, and must not clash with a server on the default metrics port.
+    ONEPIC_METRICS_PORT: '0', ...options.env,
   };
   // As `npm start` runs it (package.json), node flags included.
   const node = [process.execPath, '--max-semi-space-size=32', join(ROOT, 'dist', 'main.js')];

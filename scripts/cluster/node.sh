@@ -22,7 +22,8 @@ start_node() {
   port_open "$port" && die "node $n: port $port is taken by another process"
   mkdir -p "$dir/data"
   # setsid: the node outlives this script and ignores the terminal's Ctrl-C.
-  PORT=$port ONEPIC_DATA_DIR="$dir/data" setsid node --max-semi-space-size=32 "$REPO/dist/main.js" "$mark" >>"$dir/node.log" 2>&1 </dev/null &
+  # The nodes share one host, so /metrics stays on each node's own port (the tests scrape it there).
+  PORT=$port ONEPIC_METRICS_PORT=0 ONEPIC_DATA_DIR="$dir/data" setsid node --max-semi-space-size=32 "$REPO/dist/main.js" "$mark" >>"$dir/node.log" 2>&1 </dev/null &
   echo $! >"$dir/pid"
   wait_ready "$port" /readyz "node $n" "$!"
   log "node $n: ready on http://127.0.0.1:$port (pid $(<"$dir/pid")), log $dir/node.log"

@@ -72,7 +72,7 @@ const schema = {
 
   ONEPIC_SWEEP_INTERVAL_SECONDS: [seconds(0, 604_800), '3600'],
   ONEPIC_SWEEP_GRACE_SECONDS: [seconds(0, 604_800), '3600'],
-  ONEPIC_METRICS_PORT: [int(0, 65535), '0'],
+  ONEPIC_METRICS_PORT: [int(0, 65535), '9464'],
   ONEPIC_LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'],
   ONEPIC_SHUTDOWN_TIMEOUT_SECONDS: [int(1, 3600), '30'],
 } as const satisfies Record<string, readonly [z.ZodType, string | undefined]>;

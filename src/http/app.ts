@@ -4,6 +4,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { fail } from '../domain/errors.js';
 import { errorReply } from './reply.js';
 import { InFlight } from './in-flight.js';
+import { OverloadLog } from './overload-log.js';
 import { registerRoutes, type RouteSpec } from './router.js';
 
 export interface HttpServer {
@@ -17,6 +18,9 @@ export interface HttpServer {
   close(): void;
 }
 
+/** uWS's ListenOptions.LIBUS_LISTEN_EXCLUSIVE_PORT: the enum is in its typings only, not at run time. */
+const LIBUS_LISTEN_EXCLUSIVE_PORT = 1;
+
 /** A uWS app serving `routes`, with a JSON 404 for everything else. */
 export function createHttpServer(routes: RouteSpec[], deps: { metrics: Metrics; log: Logger; trustProxy: boolean }): HttpServer {
   const app = uWS.App();
@@ -26,13 +30,17 @@ export function createHttpServer(routes: RouteSpec[], deps: { metrics: Metrics; 
   const notFoundRoute: RouteSpec = {
     method: 'any', pattern: '/*', handler: () => errorReply(fail('not_found')),
   };
-  registerRoutes({ app, inFlight, ...deps }, [...routes, notFoundRoute]);
+  registerRoutes({ app, inFlight, overload: new OverloadLog(deps.log), ...deps }, [...routes, notFoundRoute]);
   let listenSocket: uWS.us_listen_socket | null = null;
 
   return {
     listen: (host, port) => new Promise((resolve, reject) => {
-      app.listen(host, port, (socket) => {
-        if (!socket) return reject(new Error(`cannot listen on ${host}:${port}`));
+      // Exclusively: uWS would otherwise set SO_REUSEPORT, and a second OnePic on the same port
+      // would start and have the kernel split the connections between the two. The native
+      // listen takes (host, port, options, cb); this build's typings lack that overload.
+      const listen = app.listen as unknown as (h: string, p: number, o: number, cb: (s: uWS.us_listen_socket | false) => void) => void;
+      listen.call(app, host, port, LIBUS_LISTEN_EXCLUSIVE_PORT, (socket) => {
+        if (!socket) return reject(new Error(`cannot listen on ${host}:${port}: the port is in use (another OnePic?) or not permitted`));
         listenSocket = socket;
         resolve(uWS.us_socket_local_port(socket));
       });

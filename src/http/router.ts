@@ -6,6 +6,7 @@ import { recordRequest, type TalliedRoute } from './access-log.js';
 import { type Ctx, RequestCtx } from './context.js';
 import { toErrorReply } from './error-reply.js';
 import type { InFlight } from './in-flight.js';
+import type { OverloadLog } from './overload-log.js';
 import { type BodyReader, type BodyWatch, ClientAborted, readBody, refusedBody } from './read-body.js';
 import type { BodyBudget, Release } from './upload-gate.js';
 import { errorReply, type Reply, writeReply } from './reply.js';
@@ -31,6 +32,7 @@ export interface RouterDeps {
   metrics: Metrics;
   log: Logger;
   inFlight: InFlight;
+  overload: OverloadLog;
   trustProxy: boolean;
 }
 

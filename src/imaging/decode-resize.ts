@@ -1,5 +1,5 @@
 import { decodeFailure } from './decode-errors.js';
-import { MASTER_KERNEL, masterSide, openSource } from './master-settings.js';
+import { decodeStrictly, MASTER_KERNEL, masterSide, openSource } from './master-settings.js';
 import type { ImageLimits, Stage } from './pipeline.js';
 import type { ImageProbe, Probed } from './probe.js';
 import type { SourceFormat } from './sniff.js';
@@ -50,14 +50,16 @@ export async function decodeSquare(
 ): Promise<CroppedSquare> {
   const side = masterSide(probe, limits);
   try {
-    const pipeline = openSource(input, probe, limits)
-      .resize(side, side, { fit: 'cover', position: 'centre', kernel: MASTER_KERNEL })
-      // Grey, CMYK, 16-bit and palette sources all arrive as 8-bit sRGB(A); an 'after-crop'
-      // image is 8-bit RGB already and keeps its own colour space and profile for now.
-      .toColourspace('srgb');
-    const { data, info } = probe.colour === 'after-crop'
-      ? await pipeline.keepIccProfile().tiff({ compression: 'none' }).toBuffer({ resolveWithObject: true })
-      : await pipeline.raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await decodeStrictly(format, (failOn) => {
+      const pipeline = openSource(input, probe, limits, failOn)
+        .resize(side, side, { fit: 'cover', position: 'centre', kernel: MASTER_KERNEL })
+        // Grey, CMYK, 16-bit and palette sources all arrive as 8-bit sRGB(A); an 'after-crop'
+        // image is 8-bit RGB already and keeps its own colour space and profile for now.
+        .toColourspace('srgb');
+      return probe.colour === 'after-crop'
+        ? pipeline.keepIccProfile().tiff({ compression: 'none' }).toBuffer({ resolveWithObject: true })
+        : pipeline.raw().toBuffer({ resolveWithObject: true });
+    });
     const channels = info.channels === 4 ? 4 : 3;
     if (info.width !== side || info.height !== side || info.channels !== channels) {
       throw new Error(`Expected ${side}x${side} RGB(A) pixels but received ${info.width}x${info.height}x${info.channels}`);

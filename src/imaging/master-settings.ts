@@ -1,6 +1,7 @@
 import sharp, { type Sharp } from 'sharp';
 import type { ImageLimits } from './pipeline.js';
 import type { ImageProbe } from './probe.js';
+import type { SourceFormat } from './sniff.js';
 
 /**
  * What both routes to a master share (see process-upload.ts): how the source is opened, the
@@ -17,9 +18,31 @@ import type { ImageProbe } from './probe.js';
  */
 const FAIL_ON = 'error' as const;
 
+type FailOn = typeof FAIL_ON | 'warning';
+
 /** The upload's first frame, as both routes read it; an sRGB profile is ignored (colour-profile.ts). */
-export function openSource(input: Uint8Array, probe: ImageProbe, limits: ImageLimits): Sharp {
-  return sharp(input, { limitInputPixels: limits.maxPixels, failOn: FAIL_ON, pages: 1, ignoreIcc: probe.colour === 'none' });
+export function openSource(input: Uint8Array, probe: ImageProbe, limits: ImageLimits, failOn: FailOn = FAIL_ON): Sharp {
+  return sharp(input, { limitInputPixels: limits.maxPixels, failOn, pages: 1, ignoreIcc: probe.colour === 'none' });
+}
+
+// libjpeg's wording when the scan data stops early.
+const CUT_SHORT = /premature end/i;
+
+/**
+ * Runs a decode of the source at FAIL_ON, but a JPEG first at 'warning': a JPEG cut short with
+ * its end marker (FF D9) put back gives libjpeg only a warning ("premature end of data
+ * segment"), which FAIL_ON lets through (the rest decodes grey) and which libvips does not
+ * report when the decode is shrunk. Any other warning is retried at FAIL_ON, so a photo whose
+ * only fault is harmless costs a second decode rather than a refusal.
+ */
+export async function decodeStrictly<T>(format: SourceFormat, run: (failOn: FailOn) => Promise<T>): Promise<T> {
+  if (format !== 'jpeg') return run(FAIL_ON);
+  try {
+    return await run('warning');
+  } catch (error) {
+    if (error instanceof Error && CUT_SHORT.test(error.message)) throw error;
+    return run(FAIL_ON);
+  }
 }
 
 /** The master's side: the source's short side, down to the configured size, never up. */

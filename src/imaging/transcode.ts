@@ -1,7 +1,7 @@
 import type { OutputInfo } from 'sharp';
 import type { ProcessedUpload } from '../domain/imaging.js';
 import { decodeFailure } from './decode-errors.js';
-import { MASTER_JPEG, MASTER_KERNEL, masterSide, openSource } from './master-settings.js';
+import { decodeStrictly, MASTER_JPEG, MASTER_KERNEL, masterSide, openSource } from './master-settings.js';
 import { applyOrientation } from './orient.js';
 import type { ImageLimits, Stage } from './pipeline.js';
 import type { ImageProbe, Probed } from './probe.js';
@@ -52,15 +52,17 @@ export async function transcodeMaster(
   let master: Buffer;
   let info: OutputInfo;
   try {
-    let pipeline = openSource(input, probe, limits);
-    pipeline = decoderShrinks(format, probe, limits)
-      ? pipeline.resize(side, side, { fit: 'cover', position: 'centre', kernel: MASTER_KERNEL })
-      : pipeline
-        .extract({ left: (probe.width - crop) >> 1, top: (probe.height - crop) >> 1, width: crop, height: crop })
-        .resize(side, side, { kernel: MASTER_KERNEL });
-    // Grey, CMYK, 16-bit and palette sources all leave as 8-bit sRGB.
-    pipeline = applyOrientation(pipeline.toColourspace('srgb'), probe.orientation);
-    ({ data: master, info } = await pipeline.jpeg(MASTER_JPEG).toBuffer({ resolveWithObject: true }));
+    ({ data: master, info } = await decodeStrictly(format, (failOn) => {
+      let pipeline = openSource(input, probe, limits, failOn);
+      pipeline = decoderShrinks(format, probe, limits)
+        ? pipeline.resize(side, side, { fit: 'cover', position: 'centre', kernel: MASTER_KERNEL })
+        : pipeline
+          .extract({ left: (probe.width - crop) >> 1, top: (probe.height - crop) >> 1, width: crop, height: crop })
+          .resize(side, side, { kernel: MASTER_KERNEL });
+      // Grey, CMYK, 16-bit and palette sources all leave as 8-bit sRGB.
+      pipeline = applyOrientation(pipeline.toColourspace('srgb'), probe.orientation);
+      return pipeline.jpeg(MASTER_JPEG).toBuffer({ resolveWithObject: true });
+    }));
   } catch (error) {
     throw decodeFailure(error, input, format, 'pixels');
   }

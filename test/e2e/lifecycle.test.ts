@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BLUE, GREEN, RED, near, phoneJpeg, pixelAt } from '../fixtures/images.js';
 import { api, getImage, rawRequest, register, upload } from '../support/http.js';
 import { metricValue } from '../support/metrics.js';
-import { removeDataDir, type RunningServer, startServer, tempDataDir } from '../support/server.js';
+import { freePort, removeDataDir, type RunningServer, startServer, tempDataDir } from '../support/server.js';
 import { closeInspectors, countRows, userBlobs } from '../support/inspect.js';
 import { eventually } from '../support/timing.js';
 
@@ -117,6 +117,42 @@ describe('SIGTERM', () => {
       expect((await getImage(`${again.base}/justsent`)).status).toBe(200);
     } finally {
       expect(await again.stop()).toBe(0);
+    }
+  });
+});
+
+/** Runs dist/main.js with `env` until it exits, or for `ms` (then kills it: null). */
+async function runToExit(env: Record<string, string>, ms = 20_000): Promise<{ code: number | null; out: string }> {
+  const proc = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  proc.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+  const timer = setTimeout(() => proc.kill('SIGKILL'), ms);
+  const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
+  clearTimeout(timer);
+  return { code, out };
+}
+
+describe('a second server on a port already taken', () => {
+  it.each(['PORT', 'ONEPIC_METRICS_PORT'])('refuses to start, naming the port (%s), instead of sharing it', async (variable) => {
+    const metricsPort = await freePort();
+    const first = await started({ env: { ONEPIC_WORKERS: '1', ONEPIC_METRICS_PORT: String(metricsPort) } });
+    try {
+      const dataDir = await tempDataDir();
+      dirs.push(dataDir);
+      const taken = variable === 'PORT' ? first.port : metricsPort;
+      const other = variable === 'PORT' ? metricsPort + 1 : await freePort();
+      const { code, out } = await runToExit({
+        ...first.env, ONEPIC_DATA_DIR: dataDir, ONEPIC_WORKERS: '1',
+        PORT: String(variable === 'PORT' ? taken : other), ONEPIC_METRICS_PORT: String(variable === 'PORT' ? other : taken),
+      });
+      expect(code).not.toBeNull(); // it exited by itself
+      expect(code).not.toBe(0);
+      expect(out).toContain(String(taken));
+      // The first goes on serving alone.
+      expect((await fetch(`${first.base}/healthz`)).status).toBe(200);
+    } finally {
+      expect(await first.stop()).toBe(0);
     }
   });
 });

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from '../support/assertions.js';
 import { api, rawRequest, register } from '../support/http.js';
@@ -76,6 +77,19 @@ describe('GET /metrics', () => {
   });
 });
 
+/** Writes `raw` on a new connection; resolves with all the server sent before closing (or 5 s). */
+function exchange(raw: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(base);
+    const socket = connect(Number(url.port), url.hostname, () => socket.write(raw));
+    let received = '';
+    const timer = setTimeout(() => socket.destroy(), 5000);
+    socket.on('data', (chunk: Buffer) => { received += chunk.toString('latin1'); });
+    socket.on('error', reject);
+    socket.on('close', () => { clearTimeout(timer); resolve(received); });
+  });
+}
+
 describe('unknown routes and methods', () => {
   it.each(['/api/v1/nope', '/api/v2/users', '/api/v1/users/opsuser/nope', '/i/a/b', '/a/b/c', '/api/v1/tokens/other'])(
     'GET %s answers a JSON 404', async (pathname) => {
@@ -102,6 +116,20 @@ describe('unknown routes and methods', () => {
     expectError(res, 405);
     const allow = (res.headers.get('allow') ?? '').split(',').map((m) => m.trim()).filter(Boolean).sort();
     expect(allow).toEqual([...allowed].sort());
+  });
+
+  it.each(['OPTIONS', 'TRACE', 'CONNECT'])('%s, a method no route takes, answers 405 with Allow on a known path and 404 elsewhere', async (method) => {
+    const known = await exchange(`${method} /api/v1/users/opsuser HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    expect(known).toMatch(/^HTTP\/1\.1 405 /);
+    expect(known).toMatch(/\r\nallow: GET, DELETE\r\n/i);
+    expect(await exchange(`${method} /a/b/c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)).toMatch(/^HTTP\/1\.1 404 /);
+  });
+
+  // A tripwire, not a wish: uWS 20.30 closes the connection on a method outside RFC 9110's nine
+  // before any JavaScript runs, so no route can answer it (docs/OPERATIONS.md, known limits).
+  // If this fails, uWS now delivers such methods and the router answers them 405/404 as above.
+  it.each(['QUERY', 'PURGE', 'get'])('%s is closed by uWS itself, at once, without an answer', async (method) => {
+    expect(await exchange(`${method} /api/v1/users/opsuser HTTP/1.1\r\nHost: x\r\n\r\n`)).toBe('');
   });
 
   it('a 405 changes nothing', async () => {

@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BLUE, RED, avif, garbageWithJpegMagic, gif, heicContainer, htmlDisguised, near, opaquePng, pdfDisguised, phoneJpeg, pixelAt,
-  pixelBomb, pngWithAlpha, svgDisguised, tinyImage, truncatedJpeg, webp,
+  pixelBomb, pngWithAlpha, svgDisguised, tinyImage, truncatedJpeg, truncatedJpegWithEnd, webp,
 } from '../fixtures/images.js';
 import { expectError, expectPicture } from '../support/assertions.js';
 import { ON_SERVICES } from '../support/backends.js';
@@ -75,6 +75,10 @@ describe('rejected uploads leave nothing behind', () => {
 
   it('a truncated JPEG: 422', async () => {
     await expectRejected(post(await truncatedJpeg(), 'image/jpeg'), 422, 'truncated_image');
+  });
+
+  it('a truncated JPEG with its end marker (FF D9) put back: 422, not a grey picture', async () => {
+    await expectRejected(post(await truncatedJpegWithEnd(), 'image/jpeg'), 422, 'truncated_image');
   });
 
   it('a pixel bomb (64 megapixels in 200 KB): 422 too_many_pixels', async () => {

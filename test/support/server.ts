@@ -48,6 +48,9 @@ export async function startServer(opts: { env?: Record<string, string>; dataDir?
   const port = await freePort();
   const env: Record<string, string> = {
     PORT: String(port), HOST: '127.0.0.1', ONEPIC_DATA_DIR: dataDir, ONEPIC_LOG_LEVEL: 'warn', ONEPIC_WORKERS: '2',
+    // Many servers run side by side, so the fixed default metrics port would clash: /metrics
+    // on the server's own port (`base`), unless a test asks for a metrics port.
+    ONEPIC_METRICS_PORT: '0',
     ...backendEnv(dataDir),
     ...opts.env,
   };

@@ -5,6 +5,9 @@ describe('configuration from the environment', () => {
   it('has the contract defaults with nothing set', () => {
     const c = loadConfig({});
     expect(c.server).toMatchObject({ port: 8080, host: '0.0.0.0' });
+    // /metrics is not public by default: it has its own port, which the proxy does not expose.
+    expect(c.server.metricsPort).toBe(9464);
+    expect(loadConfig({ ONEPIC_METRICS_PORT: '0' }).server.metricsPort).toBe(0);
     expect(c.metadata).toMatchObject({ kind: 'embedded' });
     expect(c.metadata.kind === 'embedded' && c.metadata.path).toMatch(/data[/\\]metadata\.sqlite$/);
     expect(c.blobs).toMatchObject({ kind: 'fs' });
@@ -48,5 +51,6 @@ describe('configuration from the environment', () => {
   it('checks settings against each other', () => {
     expect(() => loadConfig({ ONEPIC_DEFAULT_SIZE: '512', ONEPIC_MAX_SIZE: '256' })).toThrow(/ONEPIC_DEFAULT_SIZE/);
     expect(() => loadConfig({ PORT: '9000', ONEPIC_METRICS_PORT: '9000' })).toThrow(/ONEPIC_METRICS_PORT/);
+    expect(() => loadConfig({ PORT: '9464' })).toThrow(/ONEPIC_METRICS_PORT/);
   });
 });

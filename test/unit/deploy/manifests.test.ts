@@ -364,6 +364,16 @@ describe('docker compose (deploy/compose)', () => {
   });
 });
 
+describe('the example Prometheus config (deploy/prometheus)', () => {
+  it('scrapes the default metrics port, not the public one', () => {
+    const config = parse(text('deploy/prometheus/prometheus.yml')) as Obj;
+    const job = config.scrape_configs.find((j: Obj) => j.job_name === 'onepic');
+    const targets: string[] = job.static_configs.flatMap((s: Obj) => s.targets);
+    expect(targets.length).toBeGreaterThan(0);
+    for (const target of targets) expect(target.split(':').at(-1)).toBe(String(parseEnv({}).ONEPIC_METRICS_PORT));
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // Dockerfile
 

@@ -31,6 +31,15 @@ describe('processUpload: accepted images', () => {
     expect([meta.format, meta.width, meta.height]).toEqual([format, side, side]);
   });
 
+  it.each([[320, 240], [1600, 1200]])('accepts a %ix%i JPEG whose only fault is a harmless decoder warning (extraneous bytes)', async (w, h) => {
+    const whole = await images.phoneJpeg(w, h);
+    // Two stray bytes before the quantisation table: libjpeg warns "2 extraneous bytes before
+    // marker 0xdb" and decodes every pixel.
+    const dqt = whole.indexOf(Buffer.from([0xff, 0xdb]));
+    const stray = Buffer.concat([whole.subarray(0, dqt), Buffer.from([0x00, 0x00]), whole.subarray(dqt)]);
+    expect((await master(stray)).format).toBe('jpeg');
+  });
+
   it('keeps a smaller master side when configured', async () => {
     const result = await master(await images.phoneJpeg(1600, 1200), { masterSize: 256 });
     expect(result.side).toBe(256);
@@ -182,6 +191,8 @@ describe('processUpload: rejections', () => {
     ['an 8x8 image', 422, 'too_small', () => images.tinyImage(8)],
     ['a pixel bomb', 422, 'too_many_pixels', images.pixelBomb],
     ['a JPEG cut in half', 422, 'truncated_image', images.truncatedJpeg],
+    ['a JPEG cut in half with its end marker put back', 422, 'truncated_image', () => images.truncatedJpegWithEnd()],
+    ['a large JPEG cut in half with its end marker put back', 422, 'truncated_image', () => images.truncatedJpegWithEnd(3000, 2000)],
     ['a PNG cut in half', 422, 'truncated_image', async () => cut(await images.opaquePng(300, 200))],
     ['a WebP cut in half', 422, 'truncated_image', async () => cut(await images.webp())],
     ['junk behind JPEG magic bytes', 422, 'undecodable_image', images.garbageWithJpegMagic],
