@@ -1,6 +1,7 @@
 import { pino, type Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config/index.js';
 import { Metrics } from './metrics/metrics.js';
+import { capConnections } from './server/connection-cap.js';
 import { shutdownOnSignals } from './server/shutdown.js';
 import { startServers } from './server/wire-http.js';
 import { wireImaging } from './server/wire-imaging.js';
@@ -23,9 +24,10 @@ export async function start(): Promise<void> {
   let draining = false;
   const { servers, port, metricsPort } = await startServers(config, { log, metrics, stores, useCases, isDraining: () => draining })
     .catch((err: unknown) => refuseToStart(log, err));
+  const connectionCap = capConnections(servers, config.server.maxConnections, { log, metrics });
   const stopSweeper = startSweeping(config, stores, useCases.pictures, metrics, log);
 
-  log.info({ port, metricsPort, metadata: config.metadata.kind, blobs: config.blobs.kind }, 'OnePic listening');
+  log.info({ port, metricsPort, connectionCap, metadata: config.metadata.kind, blobs: config.blobs.kind }, 'OnePic listening');
 
   shutdownOnSignals({
     servers, stopSweeper, closeImaging: () => pool.close(),

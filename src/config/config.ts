@@ -73,6 +73,8 @@ const schema = {
   ONEPIC_SWEEP_INTERVAL_SECONDS: [seconds(0, 604_800), '3600'],
   ONEPIC_SWEEP_GRACE_SECONDS: [seconds(0, 604_800), '3600'],
   ONEPIC_METRICS_PORT: [int(0, 65535), '9464'],
+  // 0: the descriptor limit less an eighth (at least 64) kept for files, stores and workers.
+  ONEPIC_MAX_CONNECTIONS: [int(0, 10_000_000), '0'],
   ONEPIC_LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'],
   ONEPIC_SHUTDOWN_TIMEOUT_SECONDS: [int(1, 3600), '30'],
 } as const satisfies Record<string, readonly [z.ZodType, string | undefined]>;

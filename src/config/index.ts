@@ -68,7 +68,11 @@ interface AuthConfig {
 }
 
 export interface Config {
-  server: { port: number; host: string; metricsPort: number; shutdownTimeoutMs: number; publicUrl: string | undefined; logLevel: string };
+  server: {
+    port: number; host: string; metricsPort: number; shutdownTimeoutMs: number; publicUrl: string | undefined; logLevel: string;
+    /** Open descriptors at which to stop accepting; 0 for the automatic cap (server/connection-cap.ts). */
+    maxConnections: number;
+  };
   metadata: MetadataConfig;
   blobs: BlobsConfig;
   read: ReadPathConfig;
@@ -92,6 +96,7 @@ function toConfig(e: Env): Config {
       port: e.PORT, host: e.HOST, metricsPort: e.ONEPIC_METRICS_PORT,
       shutdownTimeoutMs: e.ONEPIC_SHUTDOWN_TIMEOUT_SECONDS * 1000,
       publicUrl: e.ONEPIC_PUBLIC_URL?.replace(/\/+$/, ''), logLevel: e.ONEPIC_LOG_LEVEL,
+      maxConnections: e.ONEPIC_MAX_CONNECTIONS,
     },
     metadata: e.ONEPIC_METADATA === 'embedded'
       ? { kind: 'embedded', path: path.join(dataDir, 'metadata.sqlite'), reserveBytes }

@@ -10,8 +10,15 @@ import { registerRoutes, type RouteSpec } from './router.js';
 export interface HttpServer {
   /** Resolves with the port actually bound (useful with port 0). */
   listen(host: string, port: number): Promise<number>;
-  /** Stops accepting connections; requests in flight go on. */
+  /** Stops accepting connections for good; requests in flight go on. */
   stopAccepting(): void;
+  /**
+   * Closes the listening socket for a while (new connections are refused at once) or opens it
+   * again on the same address; see server/connection-cap.ts. Nothing after stopAccepting.
+   */
+  pauseAccepting(): void;
+  /** False when the address could not be bound again; the caller tries later. */
+  resumeAccepting(): boolean;
   /** Resolves when no request is in flight. */
   idle(): Promise<void>;
   /** Closes every connection. */
@@ -32,6 +39,12 @@ export function createHttpServer(routes: RouteSpec[], deps: { metrics: Metrics; 
   };
   registerRoutes({ app, inFlight, overload: new OverloadLog(deps.log), ...deps }, [...routes, notFoundRoute]);
   let listenSocket: uWS.us_listen_socket | null = null;
+  // Where we listen, kept to reopen after a pause; null once stopped for good.
+  let bound: { host: string; port: number } | null = null;
+  const closeListener = (): void => {
+    if (listenSocket) uWS.us_listen_socket_close(listenSocket);
+    listenSocket = null;
+  };
 
   return {
     listen: (host, port) => new Promise((resolve, reject) => {
@@ -42,12 +55,21 @@ export function createHttpServer(routes: RouteSpec[], deps: { metrics: Metrics; 
       listen.call(app, host, port, LIBUS_LISTEN_EXCLUSIVE_PORT, (socket) => {
         if (!socket) return reject(new Error(`cannot listen on ${host}:${port}: the port is in use (another OnePic?) or not permitted`));
         listenSocket = socket;
-        resolve(uWS.us_socket_local_port(socket));
+        const actual = uWS.us_socket_local_port(socket);
+        bound = { host, port: actual };
+        resolve(actual);
       });
     }),
     stopAccepting: () => {
-      if (listenSocket) uWS.us_listen_socket_close(listenSocket);
-      listenSocket = null;
+      bound = null;
+      closeListener();
+    },
+    pauseAccepting: closeListener,
+    resumeAccepting: () => {
+      if (listenSocket || !bound) return true;
+      // uWS calls back at once, before listen returns.
+      app.listen(bound.host, bound.port, (socket) => { if (socket) listenSocket = socket; });
+      return listenSocket !== null;
     },
     idle: () => inFlight.idle(),
     // close() is in uWS since v20.16 but missing from this build's typings.

@@ -72,6 +72,19 @@ export class Metrics {
     name: 'onepic_http_response_bytes_total', help: 'Response body bytes sent, by route template.',
     labelNames: ['route'] as const,
   });
+  readonly openDescriptors = new ScrapedGauge(this.registry, {
+    name: 'onepic_open_descriptors', help: 'Open file descriptors at the last check (connections are most of them).',
+  });
+  readonly descriptorCap = new ScrapedGauge(this.registry, {
+    name: 'onepic_descriptor_cap', help: 'Open descriptors at which the node stops accepting connections.',
+  });
+  readonly accepting = new ScrapedGauge(this.registry, {
+    name: 'onepic_accepting_connections', help: '1 while the node accepts new connections, 0 while paused at the descriptor cap.',
+  });
+  readonly acceptPauses = new Counter({
+    name: 'onepic_accept_pauses_total', help: 'Times the node stopped accepting connections at the descriptor cap.',
+    registers: [this.registry],
+  });
   /** How requests are counted: through this, never through the three metrics above directly. */
   readonly http: HttpTally = new HttpTally(this.httpRequests, this.httpResponseBytes, this.httpDuration);
   readonly errors = new Counter({

@@ -43,7 +43,13 @@ export async function tempDataDir(): Promise<string> {
 }
 
 /** Starts a server and waits until /readyz answers 200. Pass `dataDir` to reuse one (restarts). */
-export async function startServer(opts: { env?: Record<string, string>; dataDir?: string } = {}): Promise<RunningServer> {
+/**
+ * `wrapper` runs the server through a command prefix, e.g. `['prlimit', '--nofile=1024:1024']`
+ * for a low descriptor limit; it must exec the server so that `proc.pid` stays the server's.
+ */
+export async function startServer(
+  opts: { env?: Record<string, string>; dataDir?: string; wrapper?: string[] } = {},
+): Promise<RunningServer> {
   const dataDir = opts.dataDir ?? (await tempDataDir());
   const port = await freePort();
   const env: Record<string, string> = {
@@ -54,7 +60,8 @@ export async function startServer(opts: { env?: Record<string, string>; dataDir?
     ...backendEnv(dataDir),
     ...opts.env,
   };
-  const proc = spawn(process.execPath, ['--max-semi-space-size=32', MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...prefix] = [...(opts.wrapper ?? []), process.execPath];
+  const proc = spawn(command!, [...prefix, '--max-semi-space-size=32', MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   proc.stderr!.on('data', (d: Buffer) => { out += d.toString(); });

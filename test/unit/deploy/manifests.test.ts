@@ -343,6 +343,23 @@ describe('docker compose (deploy/compose)', () => {
     }
   });
 
+  it('caps connections per client address at every proxy, below what one node accepts', () => {
+    // A node's own cap (server/connection-cap.ts) is one for all clients; one address must not
+    // reach it. 896 is the node's automatic cap under a 1,024 descriptor limit, the lowest usual.
+    const nodeCapAtLowLimit = 896;
+    for (const conf of [stripComments(composeNginx), stripComments(text('deploy/local/nginx.conf.template'))]) {
+      const zone = /limit_conn_zone\s+\$binary_remote_addr\s+zone=(\w+):\w+;/.exec(conf)?.[1];
+      expect(zone).toBeDefined();
+      const perAddress = Number(new RegExp(`limit_conn\\s+${zone}\\s+(\\d+);`).exec(conf)?.[1]);
+      expect(perAddress).toBeGreaterThan(0);
+      expect(perAddress).toBeLessThan(nodeCapAtLowLimit / 4);
+      expect(conf).toMatch(/limit_conn_status\s+429;/);
+    }
+    const ingressLimit = Number(one('Ingress').metadata.annotations['nginx.ingress.kubernetes.io/limit-connections']);
+    expect(ingressLimit).toBeGreaterThan(0);
+    expect(ingressLimit).toBeLessThan(nodeCapAtLowLimit / 4);
+  });
+
   it('has Prometheus scrape every node\'s metrics port with OnePic\'s rules, and Grafana load the dashboards', () => {
     const prometheus = mounts(services.prometheus!);
     const configMount = prometheus.find((m: Obj) => m.dst.endsWith('/prometheus.yml'))!;
