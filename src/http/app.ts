@@ -48,11 +48,7 @@ export function createHttpServer(routes: RouteSpec[], deps: { metrics: Metrics; 
 
   return {
     listen: (host, port) => new Promise((resolve, reject) => {
-      // Exclusively: uWS would otherwise set SO_REUSEPORT, and a second OnePic on the same port
-      // would start and have the kernel split the connections between the two. The native
-      // listen takes (host, port, options, cb); this build's typings lack that overload.
-      const listen = app.listen as unknown as (h: string, p: number, o: number, cb: (s: uWS.us_listen_socket | false) => void) => void;
-      listen.call(app, host, port, LIBUS_LISTEN_EXCLUSIVE_PORT, (socket) => {
+      listenExclusively(app, host, port, (socket) => {
         if (!socket) return reject(new Error(`cannot listen on ${host}:${port}: the port is in use (another OnePic?) or not permitted`));
         listenSocket = socket;
         const actual = uWS.us_socket_local_port(socket);
@@ -68,11 +64,21 @@ export function createHttpServer(routes: RouteSpec[], deps: { metrics: Metrics; 
     resumeAccepting: () => {
       if (listenSocket || !bound) return true;
       // uWS calls back at once, before listen returns.
-      app.listen(bound.host, bound.port, (socket) => { if (socket) listenSocket = socket; });
+      listenExclusively(app, bound.host, bound.port, (socket) => { if (socket) listenSocket = socket; });
       return listenSocket !== null;
     },
     idle: () => inFlight.idle(),
     // close() is in uWS since v20.16 but missing from this build's typings.
     close: () => (app as unknown as { close(): void }).close(),
   };
+}
+
+/**
+ * Listens without SO_REUSEPORT, which uWS would otherwise set: a second OnePic on the same port
+ * would start and have the kernel split the connections between the two. The native listen
+ * takes (host, port, options, cb); this build's typings lack that overload.
+ */
+function listenExclusively(app: uWS.TemplatedApp, host: string, port: number, cb: (socket: uWS.us_listen_socket | false) => void): void {
+  const listen = app.listen as unknown as (h: string, p: number, o: number, cb: (s: uWS.us_listen_socket | false) => void) => void;
+  listen.call(app, host, port, LIBUS_LISTEN_EXCLUSIVE_PORT, cb);
 }
