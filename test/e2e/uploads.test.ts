@@ -357,7 +357,8 @@ describe('a full imaging queue (ONEPIC_WORKERS=1, ONEPIC_WORKER_QUEUE=1)', () =>
   let busyToken: string;
 
   beforeAll(async () => {
-    busy = await startServer({ env: { ONEPIC_WORKERS: '1', ONEPIC_WORKER_QUEUE: '1' } });
+    // Eight uploads of one account at once: the account's own limit must not answer before the queue does.
+    busy = await startServer({ env: { ONEPIC_WORKERS: '1', ONEPIC_WORKER_QUEUE: '1', ONEPIC_UPLOADS_PER_ACCOUNT: '16' } });
     busyToken = await register(busy.base, 'crowded');
   });
   afterAll(async () => {
