@@ -131,8 +131,8 @@ export class Avatars {
   /**
    * From memory, else the stored rendition, else rendered from the master (and stored when its
    * size is on the ladder). Undefined: no master. When the render lane is full, the nearest
-   * stored size stands in (marked `substitute`), and only when none exists does `busy` reach
-   * the client.
+   * stored size stands in (marked `substitute`), else the master itself; `busy` reaches the
+   * client only if the master cannot be read either.
    */
   private async rendition(ref: RenditionRef): Promise<Rendition | undefined> {
     try {
@@ -161,7 +161,10 @@ export class Avatars {
       const stored = await this.blobs.get(renditionBlobKey(ref.username, ref.hash, size, ref.format));
       if (stored) return toRenditionOffLoop(stored, FORMAT_CONTENT_TYPE[ref.format]);
     }
-    return undefined;
+    // Nothing rendered yet: the master itself, which every picture has, so an overloaded node
+    // still shows the picture (larger than asked; the page scales it) rather than a broken image.
+    const master = await this.blobs.get(masterKey(ref.username, ref.hash));
+    return master ? toRenditionOffLoop(master, masterContentType(master)) : undefined;
   }
 
   private async loadRendition(ref: RenditionRef): Promise<Rendition> {
@@ -208,3 +211,8 @@ function formatFor(req: AvatarRequest, hasAlpha: boolean): RenditionFormat {
 }
 
 class MasterMissing extends Error {}
+
+/** Masters are JPEG, or PNG when they have transparency (imaging's encode stage); PNG's signature tells which. */
+function masterContentType(master: Buffer): string {
+  return master[0] === 0x89 && master[1] === 0x50 ? FORMAT_CONTENT_TYPE.png : FORMAT_CONTENT_TYPE.jpeg;
+}
