@@ -14,12 +14,14 @@
  */
 import { spawn } from 'node:child_process';
 import { Agent, get } from 'node:http';
+import { join } from 'node:path';
 import { register, uploadPicture, type BenchUser } from './lib/api.js';
 import { collectConditions, describeLoad, describeMachine, machineLoad } from './lib/conditions.js';
 import { LOADGEN_CPU } from './lib/cpu.js';
 import { envFlag, envNumber, logger } from './lib/env.js';
 import { phoneJpegs } from './lib/images.js';
 import { publish } from './lib/results.js';
+import { ROOT } from './lib/root.js';
 import { buildServer, startServer } from './lib/server.js';
 
 const log = logger('bench:storm');
@@ -28,23 +30,8 @@ const stormRate = envNumber('BENCH_STORM_RATE', 100);
 const stormConnections = envNumber('BENCH_STORM_CONNECTIONS', 32);
 const workers = envNumber('BENCH_WORKERS', 2);
 
-const STORM_SCRIPT = `
-  const http = require('node:http');
-  const [base, ms, rate, connections] = [process.argv[1], ...process.argv.slice(2, 5).map(Number)];
-  const paths = JSON.parse(process.argv[5]);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
-  const statuses = {}; let next = 0; let inFlight = 0;
-  const count = (k) => { statuses[k] = (statuses[k] || 0) + 1; };
-  const send = () => {
-    if (inFlight >= connections) return count('skipped');
-    inFlight += 1;
-    http.get(base + paths[next++ % paths.length], { agent }, (res) => {
-      count(res.statusCode); res.resume().on('end', () => { inFlight -= 1; });
-    }).on('error', () => { inFlight -= 1; count('error'); });
-  };
-  const timer = setInterval(send, 1000 / rate);
-  setTimeout(() => { clearInterval(timer); setInterval(() => { if (inFlight === 0) { console.log(JSON.stringify(statuses)); process.exit(0); } }, 50); }, ms);
-`;
+// The storm client both this benchmark and the hostile test run.
+const STORM_CLIENT = join(ROOT, 'scripts/load/storm-client.mjs');
 
 function stormPaths(user: string, hash: string): string[] {
   const exts = ['jpg', 'png', 'webp', 'avif'];
@@ -56,7 +43,7 @@ function stormPaths(user: string, hash: string): string[] {
 }
 
 function storm(base: string, paths: string[], ms: number): Promise<Record<string, number>> {
-  const args = ['-c', LOADGEN_CPU, process.execPath, '-e', STORM_SCRIPT, base, String(ms), String(stormRate), String(stormConnections), JSON.stringify(paths)];
+  const args = ['-c', LOADGEN_CPU, process.execPath, STORM_CLIENT, base, String(ms), String(stormRate), String(stormConnections), JSON.stringify(paths)];
   return new Promise((resolve, reject) => {
     const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';

@@ -54,37 +54,13 @@ async function latencies(url: string, n: number): Promise<number[]> {
 
 const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.99)]!;
 
-/**
- * The storm, in a process of its own so its response handling is not the probe's: `rate`
- * requests a second (open loop, as many clients would send them), over at most `connections`
- * connections, paths cycled, until the time is up. A request that finds every connection busy
- * is not sent (counted as `skipped`).
- */
+const STORM_CLIENT = path.resolve(import.meta.dirname, '../../scripts/load/storm-client.mjs');
+
+/** The storm (scripts/load/storm-client.mjs): `rate` requests a second over at most `connections`, paths cycled; its status counts. */
 function storm(base: string, paths: string[], ms: number, rate: number, connections: number): Promise<Record<string, number>> {
-  const script = `
-    const http = require('node:http');
-    const [base, ms, rate, connections] = [process.argv[1], ...process.argv.slice(2, 5).map(Number)];
-    const paths = JSON.parse(process.argv[5]);
-    const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
-    const statuses = {}; let next = 0; let inFlight = 0;
-    const count = (k) => { statuses[k] = (statuses[k] || 0) + 1; };
-    const send = () => {
-      if (inFlight >= connections) return count('skipped');
-      inFlight += 1;
-      const req = http.get(base + paths[next++ % paths.length], { agent }, (res) => {
-        count(res.statusCode); res.resume().on('end', () => { inFlight -= 1; });
-      });
-      req.on('error', () => { inFlight -= 1; count('error'); });
-    };
-    const timer = setInterval(send, 1000 / rate);
-    setTimeout(() => {
-      clearInterval(timer);
-      const wait = setInterval(() => { if (inFlight === 0) { clearInterval(wait); console.log(JSON.stringify(statuses)); agent.destroy(); } }, 50);
-    }, ms);
-  `;
   return new Promise((resolve, reject) => {
     const args = [base, ms, rate, connections].map(String);
-    const child = spawn(process.execPath, ['-e', script, ...args, JSON.stringify(paths)]);
+    const child = spawn(process.execPath, [STORM_CLIENT, ...args, JSON.stringify(paths)]);
     let out = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     child.on('exit', () => { try { resolve(JSON.parse(out) as Record<string, number>); } catch (err) { reject(err); } });
