@@ -72,6 +72,8 @@ export class Metrics {
     name: 'onepic_http_response_bytes_total', help: 'Response body bytes sent, by route template.',
     labelNames: ['route'] as const,
   });
+  /** How requests are counted: through this, never through the three metrics above directly. */
+  readonly http: HttpTally = new HttpTally(this.httpRequests, this.httpResponseBytes, this.httpDuration);
   readonly openDescriptors = new ScrapedGauge(this.registry, {
     name: 'onepic_open_descriptors', help: 'Open file descriptors at the last check (connections are most of them).',
   });
@@ -85,8 +87,6 @@ export class Metrics {
     name: 'onepic_accept_pauses_total', help: 'Times the node stopped accepting connections at the descriptor cap.',
     registers: [this.registry],
   });
-  /** How requests are counted: through this, never through the three metrics above directly. */
-  readonly http: HttpTally = new HttpTally(this.httpRequests, this.httpResponseBytes, this.httpDuration);
   readonly errors = new Counter({
     name: 'onepic_errors_total', help: 'Error responses by stable error code.',
     labelNames: ['code', 'status'] as const, registers: [this.registry],
